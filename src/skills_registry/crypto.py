@@ -1,0 +1,69 @@
+"""Secrets derived from SECRET_KEY: ID-number encryption, keyed hashes for look-up and API keys.
+
+One master secret, separate derived keys per purpose (HKDF), so a leaked index key
+cannot decrypt and the encryption key never touches a hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from functools import cached_property
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_NONCE_BYTES = 12
+
+
+def _derive(secret: str, purpose: str) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=b"skills-registry",
+        info=purpose.encode(),
+    ).derive(secret.encode())
+
+
+class Secrets:
+    def __init__(self, secret_key: str) -> None:
+        self._secret_key = secret_key
+
+    @cached_property
+    def _encryption_key(self) -> bytes:
+        return _derive(self._secret_key, "id-number-encryption-v1")
+
+    @cached_property
+    def _index_key(self) -> bytes:
+        return _derive(self._secret_key, "id-number-index-v1")
+
+    @cached_property
+    def _api_key_key(self) -> bytes:
+        return _derive(self._secret_key, "api-key-hash-v1")
+
+    @cached_property
+    def _session_key(self) -> bytes:
+        return _derive(self._secret_key, "session-v1")
+
+    def encrypt_id_number(self, number: str, associated: str) -> str:
+        """AES-GCM; `associated` binds the ciphertext to its row's index so rows cannot be swapped."""
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = AESGCM(self._encryption_key).encrypt(nonce, number.encode(), associated.encode())
+        return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def decrypt_id_number(self, token: str, associated: str) -> str:
+        raw = base64.urlsafe_b64decode(token.encode())
+        nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
+        return AESGCM(self._encryption_key).decrypt(nonce, sealed, associated.encode()).decode()
+
+    def id_number_index(self, material: str) -> str:
+        return hmac.new(self._index_key, material.encode(), hashlib.sha256).hexdigest()
+
+    def api_key_hash(self, api_key: str) -> str:
+        return hmac.new(self._api_key_key, api_key.encode(), hashlib.sha256).hexdigest()
+
+    def session_hash(self, token: str) -> str:
+        return hmac.new(self._session_key, token.encode(), hashlib.sha256).hexdigest()

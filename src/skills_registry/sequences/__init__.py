@@ -1,0 +1,1 @@
+"""Named counters that never hand out the same value twice."""

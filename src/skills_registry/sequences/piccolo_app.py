@@ -1,0 +1,15 @@
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from .tables import Counter
+
+CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
+
+APP_CONFIG = AppConfig(
+    app_name="sequences",
+    migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
+    table_classes=[Counter],
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,203 @@
+"""HTTP plumbing shared by every controller: API-key auth, role guards, problem details."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from .auth.services import authenticate
+from .context import Context
+from .crypto import Secrets
+from .errors import (
+    ConflictError,
+    DomainError,
+    NotFoundError,
+    PermissionDeniedError,
+    RuleViolation,
+    ServiceUnavailableError,
+)
+from .principal import Principal, Role
+
+logger = logging.getLogger("skills_registry")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
+    """`Authorization: Bearer <key>` only; the API ignores cookies."""
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise NotAuthorizedException(
+                "需要 API 密钥：Authorization: Bearer <key> / API key required"
+            )
+        secrets: Secrets = connection.app.state.secrets
+        principal = await authenticate(key.strip(), secrets)
+        if principal is None:
+            raise NotAuthorizedException("API 密钥无效或已吊销 / unknown or revoked API key")
+        return AuthenticationResult(user=principal, auth=None)
+
+
+def require(*roles: Role) -> Callable[[ASGIConnection, BaseRouteHandler], None]:
+    allowed = set(roles)
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        principal: Principal = connection.user
+        if principal.role not in allowed:
+            raise PermissionDeniedException(
+                "该密钥的角色无权执行此操作 / this key's role may not do this"
+            )
+
+    return guard
+
+
+BUREAU = (Role.BUREAU_ADMIN, Role.BUREAU_VIEWER)
+ADMIN = (Role.BUREAU_ADMIN,)
+ANY_ROLE = (Role.BUREAU_ADMIN, Role.BUREAU_VIEWER, Role.PROVIDER)
+WRITERS = (Role.BUREAU_ADMIN, Role.PROVIDER)
+
+
+CurrentPrincipal = NamedDependency[Principal]
+ServiceContext = NamedDependency[Context]
+
+
+def provide_principal(request: Request) -> Principal:
+    return request.user  # type: ignore[no-any-return]
+
+
+def provide_context(request: Request) -> Context:
+    state = request.app.state
+    return Context(principal=request.user, secrets=state.secrets, tz=state.settings.tz)
+
+
+# --- problem details --------------------------------------------------------------------
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def problem(status: int, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+    body = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status}
+    body["detail"] = detail
+    body.update(extra)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+_DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (PermissionDeniedError, 403),
+    (ServiceUnavailableError, 503),
+]
+
+
+def handle_domain_error(_: Request, exc: DomainError) -> Response[dict[str, Any]]:
+    if isinstance(exc, RuleViolation):
+        errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+        return problem(422, exc.detail, errors=errors)
+    for kind, status in _DOMAIN_STATUS:
+        if isinstance(exc, kind):
+            return problem(status, exc.detail)
+    return problem(400, exc.detail)
+
+
+def _clean_message(message: str) -> str:
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def handle_validation_error(_: Request, exc: ValidationException) -> Response[dict[str, Any]]:
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        key = str(item.get("key") or item.get("source") or "")
+        key = key.removeprefix("data.").removeprefix("data")
+        errors.append({"field": key or "body", "message": _clean_message(str(item.get("message")))})
+    if not errors:
+        errors = [{"field": "body", "message": str(exc.detail)}]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:3])
+    return problem(422, detail, errors=errors)
+
+
+def handle_http_exception(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+    return problem(exc.status_code, str(exc.detail))
+
+
+_UNAVAILABLE_MARKERS = ("unable to open database", "disk i/o error", "connection", "closed")
+
+
+def _is_database_down(exc: BaseException) -> bool:
+    name = type(exc).__module__ + "." + type(exc).__name__
+    if isinstance(exc, ConnectionError | TimeoutError):
+        return True
+    if name.startswith("asyncpg") and (
+        "Connection" in type(exc).__name__ or "CannotConnect" in type(exc).__name__
+    ):
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(marker in str(exc).lower() for marker in _UNAVAILABLE_MARKERS)
+    return "InterfaceError" in name and "asyncpg" in name
+
+
+def _is_integrity_error(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return True
+    return type(exc).__module__.startswith("asyncpg") and type(exc).__name__ in {
+        "UniqueViolationError",
+        "ForeignKeyViolationError",
+        "IntegrityConstraintViolationError",
+        "NotNullViolationError",
+        "CheckViolationError",
+    }
+
+
+def handle_unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    if _is_integrity_error(exc):
+        logger.info(
+            "integrity error on %s %s: %s", request.method, request.url.path, type(exc).__name__
+        )
+        return problem(
+            409, "与已登记的记录冲突（重复或引用不存在）/ conflicts with a stored record"
+        )
+    if _is_database_down(exc):
+        logger.warning("database unavailable on %s: %s", request.url.path, type(exc).__name__)
+        return problem(
+            503, "数据库暂不可用，请稍后重试 / the database is unavailable, try again shortly"
+        )
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "服务器内部错误 / internal server error")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: handle_domain_error,
+    ValidationException: handle_validation_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}
