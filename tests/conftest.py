@@ -7,6 +7,7 @@ back a transaction: the pool is off and the tables are emptied before each test.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,12 @@ def postgres_url(postgres_server: pg.PostgresServer | None) -> Iterator[str]:
     pg.drop_database(postgres_server, name)
 
 
+KEYS_DIR = Path(tempfile.mkdtemp(prefix="sr-test-keys-"))
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
+        "keys_dir": KEYS_DIR,
         "environment": "development",
         "database_url": database_url,
         "secret_key": TEST_SECRET,
