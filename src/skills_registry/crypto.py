@@ -37,6 +37,10 @@ class Secrets:
         return _derive(self._secret_key, "id-number-encryption-v1")
 
     @cached_property
+    def _id_cipher(self) -> AESGCM:
+        return AESGCM(self._encryption_key)
+
+    @cached_property
     def _index_key(self) -> bytes:
         return _derive(self._secret_key, "id-number-index-v1")
 
@@ -51,7 +55,7 @@ class Secrets:
     def encrypt_id_number(self, number: str, associated: str) -> str:
         """AES-GCM; `associated` binds the ciphertext to its row's index so rows cannot be swapped."""
         nonce = os.urandom(_NONCE_BYTES)
-        sealed = AESGCM(self._encryption_key).encrypt(nonce, number.encode(), associated.encode())
+        sealed = self._id_cipher.encrypt(nonce, number.encode(), associated.encode())
         return base64.urlsafe_b64encode(nonce + sealed).decode()
 
     def decrypt_id_number(self, token: str, associated: str) -> str:
@@ -59,11 +63,34 @@ class Secrets:
         nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
         return AESGCM(self._encryption_key).decrypt(nonce, sealed, associated.encode()).decode()
 
+    @cached_property
+    def _index_hmac(self) -> hmac.HMAC:
+        return hmac.new(self._index_key, digestmod=hashlib.sha256)
+
     def id_number_index(self, material: str) -> str:
-        return hmac.new(self._index_key, material.encode(), hashlib.sha256).hexdigest()
+        # Copying a keyed HMAC skips re-deriving the pads (uploads call this once a row).
+        mac = self._index_hmac.copy()
+        mac.update(material.encode())
+        return mac.hexdigest()
 
     def api_key_hash(self, api_key: str) -> str:
         return hmac.new(self._api_key_key, api_key.encode(), hashlib.sha256).hexdigest()
 
     def session_hash(self, token: str) -> str:
         return hmac.new(self._session_key, token.encode(), hashlib.sha256).hexdigest()
+
+    @cached_property
+    def _blob_key(self) -> bytes:
+        return _derive(self._secret_key, "blob-encryption-v1")
+
+    def encrypt_blob(self, data: bytes, associated: str = "") -> bytes:
+        """AES-GCM for data at rest that holds personal data (e.g. an upload's error sheet).
+
+        `associated` binds the ciphertext to its owner (a batch id), so blobs cannot be swapped.
+        """
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + AESGCM(self._blob_key).encrypt(nonce, data, associated.encode())
+
+    def decrypt_blob(self, blob: bytes, associated: str = "") -> bytes:
+        nonce, sealed = blob[:_NONCE_BYTES], blob[_NONCE_BYTES:]
+        return AESGCM(self._blob_key).decrypt(nonce, sealed, associated.encode())

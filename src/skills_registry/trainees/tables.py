@@ -1,4 +1,14 @@
-from piccolo.columns import UUID, Date, ForeignKey, OnDelete, Text, Timestamptz, Varchar
+from piccolo.columns import (
+    UUID,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
 from piccolo.table import Table
 
 from ..providers.tables import Provider
@@ -35,3 +45,30 @@ class ProviderLink(Table, tablename="provider_trainee"):
     created_at = Timestamptz()
 
     # Unique (provider, trainee): a unique index made in the migration (see ProviderScope).
+
+
+class Enrolment(Table, tablename="enrolment"):
+    """A trainee's enrolment at a provider, in an occupation, toward a level.
+
+    Natural key (a unique index made in the migration): (provider, trainee, occupation_code,
+    trade, level, start_date); `trade` is "" when the sheet names no 工种. Completed
+    enrolments (结业) count toward indicator 5 by `end_date`, and toward 6 when `category`
+    (the trainee's category at enrolment) is 农民工.
+    """
+
+    # An integer key: on SQLite it is the rowid, so a 100,000-row upload maintains one
+    # index fewer (random UUID keys were half the cost of inserting enrolments).
+    id = Serial(primary_key=True)
+    provider = ForeignKey(Provider, null=False, on_delete=OnDelete.restrict)
+    trainee = ForeignKey(Trainee, null=False, on_delete=OnDelete.restrict)
+    occupation_code = Varchar(length=20)
+    occupation_name = Varchar(length=100)
+    trade = Varchar(length=100, default="")
+    level = Integer()
+    start_date = Date()
+    end_date = Date(null=True, default=None)
+    status = Varchar(length=10)
+    category = Varchar(length=20)
+    import_batch = UUID(null=True, default=None)  # the upload that last wrote it, if any
+    created_at = Timestamptz()
+    updated_at = Timestamptz()

@@ -1,0 +1,161 @@
+"""Bulk statements for a domain's `store()`: on SQLite multi-row INSERTs under its 32,766
+variables (asyncpg's limit is 32,767 arguments); on PostgreSQL asyncpg's pipelined
+executemany of one prepared INSERT, which PostgreSQL runs faster than huge statements.
+
+Inside the upload's transaction these talk to the transaction's own driver connection
+(aiosqlite or asyncpg): building Piccolo query objects for 30,000 arguments costs more than
+the insert itself. SQLite values go through the adapters and converters Piccolo registers
+(UUID, date, datetime), so rows read back have the same Python types as Piccolo's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from typing import Any, TypeVar
+from uuid import UUID
+
+from piccolo.engine.sqlite import convert_datetime_in
+from piccolo.table import Table
+
+from ..database import current_engine
+
+MAX_ARGUMENTS = 32_000
+LOOKUP_CHUNK = 1_000
+PG_EXECUTEMANY_ROWS = 10_000
+
+T = TypeVar("T")
+
+
+def new_uuids(count: int) -> list[UUID]:
+    """`count` random (version 4) UUIDs from one call to the OS's random source."""
+    raw = os.urandom(16 * count)
+    return [UUID(bytes=raw[i : i + 16], version=4) for i in range(0, 16 * count, 16)]
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _transaction_connection() -> tuple[str, Any]:
+    engine = current_engine()
+    transaction = engine.current_transaction.get()
+    if transaction is None:
+        raise RuntimeError("bulk statements run inside write_transaction()")
+    return engine.engine_type, transaction.connection
+
+
+def _placeholders(engine_type: str, start: int, count: int) -> list[str]:
+    if engine_type == "sqlite":
+        return ["?"] * count
+    return [f"${n}" for n in range(start + 1, start + count + 1)]
+
+
+async def execute(sql_template: str, arguments: Sequence[Any]) -> None:
+    """Run one statement whose `{}` marks stand for the arguments (in the transaction)."""
+    engine_type, connection = _transaction_connection()
+    sql = sql_template.format(*_placeholders(engine_type, 0, len(arguments)))
+    if engine_type == "sqlite":
+        cursor = await connection.execute(sql, list(arguments))
+        await cursor.close()
+    else:
+        await connection.execute(sql, *arguments)
+
+
+async def fetch(sql_template: str, arguments: Sequence[Any]) -> list[dict[str, Any]]:
+    """A SELECT with `{}` marks for the arguments, rows as dicts (in the transaction)."""
+    engine_type, connection = _transaction_connection()
+    sql = sql_template.format(*_placeholders(engine_type, 0, len(arguments)))
+    if engine_type == "sqlite":
+        cursor = await connection.execute(sql, list(arguments))
+        try:
+            rows = await cursor.fetchall()
+        finally:
+            await cursor.close()
+        return [row if isinstance(row, dict) else dict(row) for row in rows]
+    return [dict(record) for record in await connection.fetch(sql, *arguments)]
+
+
+async def _insert_postgres(
+    table: type[Table],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    on_conflict_do_nothing: Sequence[str] | None,
+) -> None:
+    """PostgreSQL: one prepared single-row INSERT, pipelined by asyncpg's executemany.
+
+    Measured on 100,000 people: 2.1 s, against 5.9 s for multi-row statements of 32,000
+    arguments (PostgreSQL plans each huge statement afresh) and 3.1 s for 100-row ones.
+    """
+    _, connection = _transaction_connection()
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+    suffix = ""
+    if on_conflict_do_nothing:
+        suffix = f" ON CONFLICT ({', '.join(on_conflict_do_nothing)}) DO NOTHING"
+    sql = f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES ({marks}){suffix}'  # noqa: S608
+    for part in chunks(rows, PG_EXECUTEMANY_ROWS):
+        await connection.executemany(sql, part)
+
+
+def _for_sqlite(rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """The statement's arguments, with UUIDs, dates and datetimes converted here as Piccolo's
+    adapters would: sqlite3 calls adapters while holding the GIL, which would keep the next
+    chunk's checking from running while SQLite writes this one. Column by column, each
+    distinct date converted once."""
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+    for j, column in enumerate(columns):
+        sample = next((v for v in column if v is not None), None)
+        if isinstance(sample, UUID):
+            columns[j] = [None if v is None else str(v) for v in column]
+        elif isinstance(sample, date):
+            seen: dict[Any, str] = {}
+            columns[j] = [None if v is None else seen.get(v) or _date_text(v, seen) for v in column]
+    return [value for row in zip(*columns, strict=True) for value in row]
+
+
+def _date_text(value: date, seen: dict[Any, str]) -> str:
+    text = convert_datetime_in(value) if isinstance(value, datetime) else value.isoformat()
+    seen[value] = text
+    return text
+
+
+def in_list(count: int) -> str:
+    """`({}, {}, …)` for an IN clause of `count` arguments."""
+    return "(" + ", ".join(["{}"] * count) + ")"
+
+
+async def insert_rows(
+    table: type[Table],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    on_conflict_do_nothing: Sequence[str] | None = None,
+) -> None:
+    """INSERT many rows of plain Python values (UUID, date, datetime, str, int) at once.
+
+    `on_conflict_do_nothing` names the columns of a unique index (PostgreSQL and
+    SQLite ≥ 3.24 both speak ON CONFLICT … DO NOTHING).
+    """
+    if not rows:
+        return
+    engine_type = current_engine().engine_type
+    if engine_type != "sqlite":
+        await _insert_postgres(table, columns, rows, on_conflict_do_nothing)
+        return
+    width = len(columns)
+    per_statement = max(1, MAX_ARGUMENTS // width)
+    names = ", ".join(f'"{c}"' for c in columns)
+    one = "(" + ", ".join(["{}"] * width) + ")"
+    suffix = ""
+    if on_conflict_do_nothing:
+        suffix = f" ON CONFLICT ({', '.join(on_conflict_do_nothing)}) DO NOTHING"
+    for part in chunks(rows, per_statement):
+        sql = (
+            f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES '  # noqa: S608
+            + ", ".join([one] * len(part))
+            + suffix
+        )
+        await execute(sql, _for_sqlite(part))
