@@ -1,0 +1,1 @@
+"""Certificates: numbering, issuance, revocation, supersession and signed verification tokens."""
