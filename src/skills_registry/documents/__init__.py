@@ -1,0 +1,1 @@
+"""Certificate documents: the PDF renderer and its environment checks (no database)."""

@@ -1,0 +1,15 @@
+import os
+
+from piccolo.conf.apps import AppConfig
+
+from .tables import RenderedPdf
+
+CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
+
+APP_CONFIG = AppConfig(
+    app_name="documents",
+    migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
+    table_classes=[RenderedPdf],
+    migration_dependencies=[],
+    commands=[],
+)

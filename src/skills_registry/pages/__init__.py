@@ -1,0 +1,1 @@
+"""Server-rendered pages for signed-in clerks and bureau staff (no JavaScript needed)."""
