@@ -1,0 +1,1 @@
+"""职业技能竞赛: competitions, their results, and the promotions a placing earns."""

@@ -1,0 +1,1 @@
+"""互认: BRICS and cross-strait (Taiwan) qualifications recognised as mainland certificates."""
