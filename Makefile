@@ -38,6 +38,7 @@ migration: setup
 
 bench: setup
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.progress
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

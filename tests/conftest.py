@@ -63,6 +63,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "secret_key": TEST_SECRET,
         "database_pool": False,
         "public_base_url": "https://verify.example.gov.cn",
+        "verification_log_flush_seconds": 0,
+        "verification_cache_seconds": 0,
         **overrides,
     }
     return Settings(**values)
@@ -107,7 +109,7 @@ async def app(settings: Settings) -> Litestar:
 
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app=app) as test_client:
+    async with AsyncTestClient(app=app, base_url="https://testserver.local") as test_client:
         yield test_client
 
 
@@ -165,3 +167,11 @@ async def two_providers(app: Litestar) -> tuple[str, str]:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signing_key() -> None:
+    """A certificate-signing key in the shared test KEYS_DIR (what `migrate` makes)."""
+    from skills_registry.certificates.signing import ensure_signing_key
+
+    ensure_signing_key(KEYS_DIR)

@@ -13,16 +13,43 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
 
 from . import __version__, database
+from .apprenticeships.controllers import ApprenticeshipController
+from .apprenticeships.imports import apprentice_import
 from .audit.controllers import list_audit_events
 from .auth.controllers import ApiKeyController, who_am_i
+from .certificates.controllers import CertificateController
+from .certificates.importing import certificate_import
+from .certificates.signing import KeyStore
+from .competitions.controllers import CompetitionController
+from .competitions.imports import RESULT_IMPORT
 from .crypto import Secrets
 from .health import live, ready
+from .imports.controllers import import_route_handlers
+from .pages.controllers import PAGE_HANDLERS
+from .pages.session import LoginRequired, page_user, redirect_to_login
+from .pages.uploads import upload_pages
 from .providers.controllers import ProviderController
+from .recognition.controllers import RecognitionController
+from .reporting.controllers import API_HANDLERS as REPORTING_API
+from .reporting.controllers import PAGE_HANDLERS as REPORTING_PAGES
 from .settings import Settings
 from .trainees.controllers import TraineeController
-from .web import EXCEPTION_HANDLERS, ApiKeyAuthMiddleware, provide_context, provide_principal
+from .trainees.enrolments import ENROLMENT_IMPORT
+from .verification.cache import TimedCache
+from .verification.controllers import VERIFICATION_API, VERIFICATION_HANDLERS
+from .verification.log import VerificationLog
+from .verification.pages import verification_pages
+from .web import (
+    EXCEPTION_HANDLERS,
+    ApiKeyAuthMiddleware,
+    provide_context,
+    provide_principal,
+    security_headers,
+)
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 
@@ -31,12 +58,20 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings()
     engine = database.build_engine(settings)
     database.activate(engine)
+    verification_log = VerificationLog(settings.verification_log_flush_seconds)
+    keystore = KeyStore(settings.keys_dir)
+    import_kinds = [
+        ENROLMENT_IMPORT,
+        certificate_import(keystore, settings.public_base_url),
+        apprentice_import(settings.apprentice_subsidy_by_level),
+        RESULT_IMPORT,
+    ]
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         # Tests build several apps in one process: each re-points the tables at its engine.
         database.activate(engine)
-        async with database.connection_pool(settings):
+        async with database.connection_pool(settings), verification_log.running():
             yield
 
     api = Router(
@@ -47,6 +82,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ApiKeyController,
             who_am_i,
             list_audit_events,
+            *REPORTING_API,
+            CertificateController,
+            ApprenticeshipController,
+            CompetitionController,
+            RecognitionController,
+            *VERIFICATION_API,
+            *import_route_handlers(settings, import_kinds),
         ],
         middleware=[ApiKeyAuthMiddleware],
         dependencies={
@@ -58,10 +100,31 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     logging.basicConfig(level=settings.log_level)
     return Litestar(
-        route_handlers=[live, ready, api],
+        route_handlers=[
+            live,
+            ready,
+            api,
+            *VERIFICATION_HANDLERS,
+            verification_pages(settings),
+            *PAGE_HANDLERS,
+            *upload_pages(settings, import_kinds),
+            *REPORTING_PAGES,
+        ],
+        dependencies={"user": Provide(page_user)},
+        template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
+        after_request=security_headers,
         lifespan=[lifespan],
-        exception_handlers=EXCEPTION_HANDLERS,
-        state=State({"settings": settings, "secrets": Secrets(settings.secret_key)}),
+        exception_handlers={**EXCEPTION_HANDLERS, LoginRequired: redirect_to_login},
+        state=State(
+            {
+                "settings": settings,
+                "secrets": Secrets(settings.secret_key),
+                # Signing keys from KEYS_DIR (made by `migrate`, rotated by the CLI).
+                "keystore": keystore,
+                "verification_log": verification_log,
+                "verification_cache": TimedCache(settings.verification_cache_seconds),
+            }
+        ),
         openapi_config=OpenAPIConfig(
             title="skills-registry",
             version=__version__,

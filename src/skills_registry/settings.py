@@ -29,6 +29,20 @@ class Settings(BaseSettings):
     database_pool_max_size: int = Field(default=10, gt=0)
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0)
     log_level: str = "INFO"
+    # 企业新型学徒制 subsidy, yuan per apprentice per year, by target level (Fujian: 5,000 for
+    # 中级工 classes, 6,000 for 高级工; the other levels are the bureau's choice, here the
+    # rate of the nearest Fujian class). JSON in the environment, e.g. '{"4": 5000, "3": 6000}'.
+    apprentice_subsidy_by_level: dict[int, int] = Field(
+        default_factory=lambda: {5: 5000, 4: 5000, 3: 6000, 2: 6000, 1: 6000}
+    )
+    # Public surface: per-client limits (the match check reveals one bit per try).
+    verify_page_rate_per_minute: int = Field(default=120, gt=0)
+    id_match_rate_per_minute: int = Field(default=10, gt=0)
+    # Verification counts are written in batches; 0 writes each one at once.
+    verification_log_flush_seconds: float = Field(default=1.0, ge=0)
+    # How long a server may answer scans from its cached copy of a certificate's status:
+    # a revocation reaches every server within this time. 0 reads the database each time.
+    verification_cache_seconds: float = Field(default=5.0, ge=0)
 
     @field_validator("public_base_url")
     @classmethod

@@ -18,6 +18,7 @@ from litestar.exceptions import (
 )
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.response import Template
 
 from .auth.services import authenticate
 from .context import Context
@@ -104,6 +105,21 @@ _TITLES = {
 }
 
 
+def wants_html(request: Request) -> bool:
+    """Pages (not the API) answer errors as a page when a browser asks."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def error_page(status: int, detail: str) -> Response[Any]:
+    return Template(
+        "pages/error.html",
+        context={"status": status, "title": _TITLES.get(status, "Error"), "detail": detail},
+        status_code=status,
+    )
+
+
 def problem(status: int, detail: str, **extra: Any) -> Response[dict[str, Any]]:
     body = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status}
     body["detail"] = detail
@@ -120,14 +136,21 @@ _DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
 ]
 
 
-def handle_domain_error(_: Request, exc: DomainError) -> Response[dict[str, Any]]:
+def handle_domain_error(request: Request, exc: DomainError) -> Response[Any]:
+    if wants_html(request):
+        status = 422 if isinstance(exc, RuleViolation) else _domain_status(exc)
+        return error_page(status, exc.detail)
     if isinstance(exc, RuleViolation):
         errors = [{"field": e.field, "message": e.message} for e in exc.errors]
         return problem(422, exc.detail, errors=errors)
+    return problem(_domain_status(exc), exc.detail)
+
+
+def _domain_status(exc: DomainError) -> int:
     for kind, status in _DOMAIN_STATUS:
         if isinstance(exc, kind):
-            return problem(status, exc.detail)
-    return problem(400, exc.detail)
+            return status
+    return 400
 
 
 def _clean_message(message: str) -> str:
@@ -146,7 +169,9 @@ def handle_validation_error(_: Request, exc: ValidationException) -> Response[di
     return problem(422, detail, errors=errors)
 
 
-def handle_http_exception(_: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+def handle_http_exception(request: Request, exc: HTTPException) -> Response[Any]:
+    if wants_html(request):
+        return error_page(exc.status_code, str(exc.detail))
     return problem(exc.status_code, str(exc.detail))
 
 
@@ -201,3 +226,19 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }
+
+
+SECURITY_HEADERS = {
+    # No scripts at all; inline <style> only (pages load in one request, no external resources).
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+}
+
+
+async def security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
