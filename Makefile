@@ -39,6 +39,8 @@ migration: setup
 bench: setup
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.progress
+	$(BIN)/python -m bench.verify
+	$(BIN)/python -m bench.pdf
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -17,7 +17,6 @@ import os
 import statistics
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from multiprocessing import get_context
 
@@ -82,8 +81,8 @@ def steady_state() -> None:
 def worker_memory(count: int, recycle: int | None) -> None:
     context = get_context("spawn")
     label = f"recycled every {recycle}" if recycle else "never recycled"
-    with ProcessPoolExecutor(1, mp_context=context, max_tasks_per_child=recycle) as pool:
-        samples = list(pool.map(_render_with_rss, views(count), chunksize=1))
+    with context.Pool(1, maxtasksperchild=recycle) as pool:
+        samples = list(pool.imap(_render_with_rss, views(count)))
     marks = ", ".join(f"{i + 1}: {samples[i]:.0f}" for i in range(99, count, 100))
     print(f"worker RSS MB ({label}) after renders — {marks}")
 

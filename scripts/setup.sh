@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # fonts-noto-cjk: Noto Serif CJK SC for certificates; libharfbuzz-subset0: without it
 # WeasyPrint embeds whole CJK fonts (~60x slower); poppler-utils: tests read PDFs back.
 # chromium: the dashboard test renders the page in headless Chromium.
-DEBIAN_PACKAGES=(fonts-noto-cjk libharfbuzz-subset0 poppler-utils libpango-1.0-0 libpangoft2-1.0-0 chromium)
+DEBIAN_PACKAGES=(fonts-noto-cjk libharfbuzz-subset0 poppler-utils libpango-1.0-0 libpangoft2-1.0-0 chromium wrk)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do
@@ -49,6 +49,8 @@ if [[ ! -x .venv/bin/python ]]; then
   "$python" -m venv .venv
 fi
 echo "setup: installing the project into .venv"
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[dev]'
+# This machine's pip config names local mirrors that may be absent: drop those warnings.
+quiet() { { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2; }
+.venv/bin/python -m pip install -q --upgrade pip 2> >(quiet) >/dev/null
+.venv/bin/python -m pip install -q -e '.[dev]' 2> >(quiet)
 echo "$wanted" > "$stamp"

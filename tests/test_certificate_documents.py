@@ -196,3 +196,26 @@ async def test_a_revocation_reaches_a_caching_server_within_its_cache_time(
         assert revoked.status_code == 200
         await asyncio.sleep(0.6)
         assert (await client.get(f"/api/v1/verify/{token}")).json()["status"] == "revoked"
+
+
+async def test_batched_verification_log_flushes_in_the_background(
+    settings,
+    keys: Keys,
+    two_providers,  # type: ignore[no-untyped-def]
+) -> None:
+    import asyncio
+
+    from skills_registry.app import create_app
+    from skills_registry.verification.tables import VerificationEvent
+
+    batched = create_app(settings.model_copy(update={"verification_log_flush_seconds": 0.2}))
+    async with AsyncTestClient(app=batched, base_url="https://testserver.local") as client:
+        pa = keys.auth(await keys.make(Role.PROVIDER, "PA"))
+        cert = await issue(client, pa)
+        token = cert["verify_url"].rsplit("/", 1)[1]
+        for _ in range(5):
+            assert (await client.get(f"/api/v1/verify/{token}")).json()["status"] == "valid"
+        await asyncio.sleep(0.5)
+        assert await VerificationEvent.count() == 5
+        shown = (await client.get(f"/api/v1/certificates/{cert['number']}", headers=pa)).json()
+        assert shown["verification_count"] == 5

@@ -88,3 +88,14 @@ def test_characters_the_font_lacks_are_refused() -> None:
     with pytest.raises(UnrenderableText) as caught:
         render_pdf(replace(VIEW, holder_name="陈\U0001f600明"))
     assert "\U0001f600" in caught.value.characters
+
+
+def test_pool_recycles_workers_and_returns_every_pdf() -> None:
+    from skills_registry.documents.pool import render_many
+
+    views = [replace(VIEW, number=f"S00003502000125300{n:04d}") for n in range(5)]
+    done: list[int] = []
+    results = dict(render_many(views, workers=2, renders_per_worker=2, on_done=done.append))
+    assert set(results) == {v.number for v in views}
+    assert all(pdf.startswith(b"%PDF") for pdf in results.values())
+    assert done == [1, 2, 3, 4, 5]

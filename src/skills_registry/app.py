@@ -123,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 "keystore": keystore,
                 "verification_log": verification_log,
                 "verification_cache": TimedCache(settings.verification_cache_seconds),
+                "signature_cache": TimedCache(settings.verification_cache_seconds, 10_000),
             }
         ),
         openapi_config=OpenAPIConfig(

@@ -173,6 +173,7 @@ def seed_demo() -> None:
     settings = _settings()
     _activate(settings)
     _run(database.migrate(quiet=True))
+    _ensure_signing_key(settings)
     summary = _run(seed(settings))
     click.echo(summary)
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from .certificates.schemas import CertificateCreate
+from .certificates.services import Signing, issue
+from .certificates.signing import KeyStore
 from .context import Context
 from .crypto import Secrets
 from .identity import check_character
@@ -79,6 +84,33 @@ DEMO_PEOPLE = [
 ]
 
 
+def _demo_certificates() -> list[CertificateCreate]:
+    chen, lin = DEMO_PEOPLE[0], DEMO_PEOPLE[1]
+    return [
+        CertificateCreate(
+            provider="XMJG01",
+            name=chen.name,
+            id_type=chen.id_type,
+            id_number=chen.id_number,
+            kind="职业技能等级证书",
+            occupation_code="6-31-01-03",
+            trade="维修电工",
+            level=3,
+            issued_on=date(2025, 6, 30),
+        ),
+        CertificateCreate(
+            provider="XMPX02",
+            name=lin.name,
+            id_type=lin.id_type,
+            id_number=lin.id_number,
+            kind="职业技能等级证书",
+            occupation_code="4-10-01-06",
+            level=4,
+            issued_on=date(2024, 11, 15),
+        ),
+    ]
+
+
 async def seed(settings: Settings) -> str:
     created = 0
     for provider in DEMO_PROVIDERS:
@@ -90,4 +122,11 @@ async def seed(settings: Settings) -> str:
     for person in DEMO_PEOPLE:
         result = await register(person, ctx)
         new_people += int(result.created)
-    return f"demo data: {created} providers and {new_people} people added"
+    signing = Signing(KeyStore(settings.keys_dir), settings.public_base_url)
+    urls = []
+    for certificate in _demo_certificates():
+        issued = await issue(certificate, ctx, signing)
+        urls.append(issued.certificate.verify_url)
+    lines = [f"demo data: {created} providers and {new_people} people added"]
+    lines += [f"  demo certificate: {url}" for url in urls]
+    return "\n".join(lines)

@@ -40,8 +40,9 @@ class Settings(BaseSettings):
     id_match_rate_per_minute: int = Field(default=10, gt=0)
     # Verification counts are written in batches; 0 writes each one at once.
     verification_log_flush_seconds: float = Field(default=1.0, ge=0)
-    # How long a server may answer scans from its cached copy of a certificate's status:
-    # a revocation reaches every server within this time. 0 reads the database each time.
+    # How long a server may answer scans from its cached copy of a certificate's status
+    # (and of a token's signature check): a revocation, or a signing key removed from
+    # KEYS_DIR, reaches every server within this time. 0 checks everything each time.
     verification_cache_seconds: float = Field(default=5.0, ge=0)
 
     @field_validator("public_base_url")

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Annotated
 from uuid import UUID
 
@@ -123,14 +122,9 @@ class CertificateController(Controller):
         chosen = await printing.certificates_for_zip(principal, filters, signing)
         archive = await printing.zip_file(chosen, lang)
 
-        def chunks() -> Iterator[bytes]:
-            with archive:
-                while block := archive.read(1 << 16):
-                    yield block
-
         name = f"certificates-{batch_id or dt.date.today().isoformat()}.zip"
         return Stream(
-            chunks(),
+            printing.read_chunks(archive),
             media_type="application/zip",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO
 
 from ..documents.cache import cached_pdf
@@ -100,3 +100,10 @@ async def zip_file(certificates: list[CertificateOut], lang: str) -> IO[bytes]:
     await asyncio.to_thread(write_zip, certificates, target, lang=lang)
     target.seek(0)
     return target
+
+
+def read_chunks(archive: IO[bytes], size: int = 1 << 16) -> Iterator[bytes]:
+    """Stream a temporary file to the client, closing (and so deleting) it at the end."""
+    with archive:
+        while block := archive.read(size):
+            yield block

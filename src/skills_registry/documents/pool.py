@@ -11,7 +11,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 
 from .certificate_pdf import CertificateView, render_pdf
 
@@ -22,7 +21,8 @@ def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def _render(view: CertificateView, lang: str) -> tuple[str, bytes]:
+def _render(job: tuple[CertificateView, str]) -> tuple[str, bytes]:
+    view, lang = job
     return view.number, render_pdf(view, lang)
 
 
@@ -34,28 +34,16 @@ def render_many(
     renders_per_worker: int = DEFAULT_RENDERS_PER_WORKER,
     on_done: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[str, bytes]]:
-    """Yield (number, pdf) as they finish; at most 2 × workers renders are in flight."""
+    """Yield (number, pdf) as they finish.
+
+    multiprocessing.Pool's `maxtasksperchild` replaces a worker after that many renders
+    (concurrent.futures' `max_tasks_per_child` deadlocked here on Python 3.11).
+    """
     count = workers or default_workers()
     context = multiprocessing.get_context("spawn")
-    done_count = 0
-
-    def collect(finished: set[Future[tuple[str, bytes]]]) -> Iterator[tuple[str, bytes]]:
-        nonlocal done_count
-        for future in finished:
-            done_count += 1
+    jobs = ((view, lang) for view in views)
+    with context.Pool(count, maxtasksperchild=renders_per_worker) as pool:
+        for done, result in enumerate(pool.imap_unordered(_render, jobs), start=1):
             if on_done:
-                on_done(done_count)
-            yield future.result()
-
-    with ProcessPoolExecutor(
-        max_workers=count, mp_context=context, max_tasks_per_child=renders_per_worker
-    ) as executor:
-        pending: set[Future[tuple[str, bytes]]] = set()
-        for view in views:
-            pending.add(executor.submit(_render, view, lang))
-            if len(pending) >= 2 * count:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from collect(finished)
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            yield from collect(finished)
+                on_done(done)
+            yield result

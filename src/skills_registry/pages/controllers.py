@@ -42,15 +42,15 @@ async def home(request: Request) -> Template:
     return Template("pages/home.html", context={"user": user})
 
 
-@get("/login", tags=["pages"], summary="Sign-in form (API key)")
-async def login_form(
-    request: Request, next: Annotated[str | None, QueryParameter()] = None
+def _login_page(
+    settings: Any, next_path: str, error: str | None = None, status_code: int = 200
 ) -> Template:
+    """The sign-in form with a fresh double-submit token (cookie + hidden field)."""
     token = random_tokens.token_urlsafe(24)
-    settings = request.app.state.settings
     return Template(
         "pages/login.html",
-        context={"login_csrf": token, "next": safe_next(next), "error": None},
+        context={"login_csrf": token, "next": next_path, "error": error},
+        status_code=status_code,
         cookies=[
             Cookie(
                 key=LOGIN_CSRF_COOKIE,
@@ -65,6 +65,13 @@ async def login_form(
     )
 
 
+@get("/login", tags=["pages"], summary="Sign-in form (API key)")
+async def login_form(
+    request: Request, next: Annotated[str | None, QueryParameter()] = None
+) -> Template:
+    return _login_page(request.app.state.settings, safe_next(next))
+
+
 @post("/login", tags=["pages"], summary="Sign in: starts a server-side session", status_code=303)
 async def login(request: Request, data: Annotated[dict[str, str], FormBody]) -> Response[Any]:
     settings = request.app.state.settings
@@ -72,38 +79,12 @@ async def login(request: Request, data: Annotated[dict[str, str], FormBody]) -> 
     submitted = data.get("login_csrf", "")
     next_path = safe_next(data.get("next"))
     if not cookie_token or not hmac.compare_digest(cookie_token, submitted):
-        return Template(
-            "pages/login.html",
-            context={
-                "login_csrf": "",
-                "next": next_path,
-                "error": "表单已过期，请重新打开登录页 / the form expired",
-            },
-            status_code=403,
+        return _login_page(
+            settings, next_path, "表单已过期，请重新登录 / the form expired: sign in again", 403
         )
     started = await auth.start_session(data.get("api_key", "").strip(), request.app.state.secrets)
     if started is None:
-        fresh = random_tokens.token_urlsafe(24)
-        return Template(
-            "pages/login.html",
-            context={
-                "login_csrf": fresh,
-                "next": next_path,
-                "error": "密钥无效或已吊销 / unknown or revoked key",
-            },
-            status_code=401,
-            cookies=[
-                Cookie(
-                    key=LOGIN_CSRF_COOKIE,
-                    value=fresh,
-                    httponly=True,
-                    samesite="strict",
-                    secure=secure_cookies(settings),
-                    path="/login",
-                    max_age=1800,
-                )
-            ],
-        )
+        return _login_page(settings, next_path, "密钥无效或已吊销 / unknown or revoked key", 401)
     token, _, _ = started
     return Redirect(
         next_path,

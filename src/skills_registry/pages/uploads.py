@@ -7,7 +7,7 @@ certificate PDFs download from here with the session cookie.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
@@ -175,13 +175,8 @@ def upload_pages(settings: Settings, kinds: Sequence[ImportKind]) -> list[Any]:
             raise NotFoundException("该批次没有新颁发的证书 / this batch issued no certificates")
         archive = await printing.zip_file(chosen, "zh")
 
-        def chunks() -> Iterator[bytes]:
-            with archive:
-                while block := archive.read(1 << 16):
-                    yield block
-
         return Stream(
-            chunks(),
+            printing.read_chunks(archive),
             media_type="application/zip",
             headers=_attachment(f"certificates-{str(batch_id)[:8]}.zip"),
         )

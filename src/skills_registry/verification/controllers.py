@@ -30,6 +30,7 @@ async def verify(token: FromPath[str], request: Request) -> Response[Verdict]:
         state.verification_log,
         "api",
         state.verification_cache,
+        state.signature_cache,
     )
     return Response(verdict, headers={"Cache-Control": "no-store"})
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from ..certificates.services import record_verifications
 from ..database import write_transaction
+from ..imports.bulk import insert_rows
 from .tables import VerificationEvent
 
 logger = logging.getLogger(__name__)
@@ -53,13 +54,12 @@ class VerificationLog:
                     counts[event.number] = (count + 1, event.at)
             try:
                 async with write_transaction():
-                    await VerificationEvent.insert(
-                        *[
-                            VerificationEvent(
-                                at=e.at, number=e.number, result=e.result, channel=e.channel
-                            )
-                            for e in events
-                        ]
+                    # Driver-level bulk insert: building thousands of Piccolo objects
+                    # a second would stall the event loop that answers the scans.
+                    await insert_rows(
+                        VerificationEvent,
+                        ("at", "number", "result", "channel"),
+                        [(e.at, e.number, e.result, e.channel) for e in events],
                     )
                     await record_verifications(counts)
             except Exception:

@@ -48,6 +48,7 @@ async def _verdict(request: Request, token: str, channel: str) -> services.Verdi
         state.verification_log,
         channel,
         state.verification_cache,
+        state.signature_cache,
     )
 
 
