@@ -21,7 +21,7 @@ from datetime import date
 from multiprocessing import get_context
 
 from skills_registry.documents.certificate_pdf import CertificateView, render_pdf
-from skills_registry.documents.pool import render_many
+from skills_registry.documents.pool import DEFAULT_RENDERS_PER_WORKER, render_many
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = "志明小红海峰美玲建国秀英伟强丽娟俊杰雪梅晓东春燕文博思雨嘉怡子涵宇轩欣怡浩然"
@@ -101,8 +101,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     args = parser.parse_args()
     steady_state()
-    worker_memory(args.renders, 100)
-    worker_memory(min(args.renders, 400), None)
+    worker_memory(args.renders, DEFAULT_RENDERS_PER_WORKER)
+    worker_memory(args.renders, None)
     one = batch_rate(args.batch, 1)
     two = batch_rate(args.batch, 2)
     print(f"speed-up on 2 workers: {two / one:.2f}x")

@@ -34,3 +34,15 @@ def pdf_page_count(pdf: bytes) -> int:
     info = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True).stdout
     line = next(x for x in info.decode().splitlines() if x.startswith("Pages:"))
     return int(line.split()[1])
+
+
+def pdf_fonts(pdf: bytes) -> list[str]:
+    """Names of the fonts the PDF embeds (pdffonts), subset prefixes removed."""
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "c.pdf"
+        source.write_bytes(pdf)
+        listing = subprocess.run(
+            ["pdffonts", str(source)], capture_output=True, check=True, text=True
+        ).stdout
+    rows = listing.splitlines()[2:]
+    return sorted(row.split()[0].split("+")[-1] for row in rows)

@@ -7,7 +7,8 @@ import pytest
 
 from skills_registry.documents.certificate_pdf import CertificateView, UnrenderableText, render_pdf
 from skills_registry.documents.environment import check_environment
-from tests.pdf_reading import pdf_page_count, pdf_qr_codes, pdf_text
+from skills_registry.documents.fonts import CertificateFonts
+from tests.pdf_reading import pdf_fonts, pdf_page_count, pdf_qr_codes, pdf_text
 
 URL = (
     "https://zs.rsj.xm.gov.cn/v/eyJhbGciOiJFZERTQSIsImtpZCI6IjIwMjYxMTI2In0."
@@ -82,6 +83,22 @@ def test_bilingual_layout(pdf: bytes) -> None:
     )
     assert "Senior Worker" in text
     assert "Senior Worker" not in pdf_text(pdf)
+
+
+def test_every_glyph_comes_from_the_certificate_font_cut_to_the_document() -> None:
+    # 喆 and 堃 are outside GB2312 yet common in names: no fallback font may draw them.
+    rare = render_pdf(replace(VIEW, holder_name="欧阳喆堃", trade="Électricien"), "zh-en")
+    assert pdf_fonts(rare) == ["Certificate-Serif", "Certificate-Serif-Bold"]
+    compact = "".join(pdf_text(rare).split())
+    assert "欧阳喆堃" in compact
+    assert "Électricien" in compact
+
+
+def test_the_renderer_fetches_nothing_but_its_fonts() -> None:
+    fetcher = CertificateFonts("证书")
+    for url in ("file:///etc/passwd", "http://127.0.0.1/x.png", "data:text/plain,x"):
+        with pytest.raises(ValueError, match="no external resources"):
+            fetcher.fetch(url)
 
 
 def test_characters_the_font_lacks_are_refused() -> None:
