@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from typing import Any
 import httpx
 
 from bench.data import row, write_csv
+from tests.ports import spare_port
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / ".venv" / "bin" / "skills-registry"
@@ -76,12 +76,6 @@ def _cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def _spare_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of the server so far (load on the machine does not inflate it)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -97,7 +91,7 @@ def _peak_rss_mb(pid: int) -> float:
 
 @contextlib.contextmanager
 def _server(env: dict[str, str]) -> Iterator[tuple[str, int]]:
-    port = _spare_port()
+    port = spare_port()
     process = subprocess.Popen(
         [str(CLI), "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
@@ -181,6 +175,7 @@ async def _bare_insert(rows: int) -> float:
     from skills_registry import database
     from skills_registry.crypto import Secrets
     from skills_registry.imports.bulk import insert_rows
+    from skills_registry.imports.pipeline import _tune_connection
     from skills_registry.providers.tables import Provider
     from skills_registry.settings import Settings
     from skills_registry.trainees.enrolments import _ENROLMENT_COLUMNS_SQL, _TRAINEE_COLUMNS_SQL
@@ -237,6 +232,7 @@ async def _bare_insert(rows: int) -> float:
         )
     started = time.perf_counter()
     async with database.write_transaction():
+        await _tune_connection()  # the page cache an upload's transaction gets
         await insert_rows(Trainee, _TRAINEE_COLUMNS_SQL, people)
         await insert_rows(ProviderLink, ("id", "provider", "trainee", "created_at"), links)
         await insert_rows(Enrolment, _ENROLMENT_COLUMNS_SQL, enrolments)

@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,7 @@ from skills_registry.occupations import catalogue
 from skills_registry.principal import CLI_PRINCIPAL, Role
 from skills_registry.reporting import services
 from skills_registry.settings import Settings
+from tests.ports import spare_port
 
 SECRET = "bench-secret-key-that-is-long-enough-0123456789"
 DISTRICTS = ["350203", "350205", "350206", "350211", "350212", "350213"]
@@ -161,12 +161,6 @@ def generation_sql(sql: Dialect, certificates: int, people: int, enrolments: int
     if sql.sqlite:
         certificate_rows = certificate_rows.replace(", false,", ", 0,")
     return [provider_rows, trainee_rows, certificate_rows, enrolment_rows]
-
-
-def _spare_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _pg_admin(url: str, statement: str) -> None:
@@ -321,7 +315,7 @@ def run_engine(name: str, args: argparse.Namespace) -> dict[str, Any]:
     settings = _settings(_database_url(name, args))
     result: dict[str, Any] = asyncio.run(prepare(settings, args))
     key = asyncio.run(_bureau_key())
-    port = _spare_port()
+    port = spare_port()
     env = {
         **os.environ,
         "SKILLS_REGISTRY_ENVIRONMENT": "development",

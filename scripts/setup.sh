@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 # fonts-noto-cjk: Noto Serif CJK SC for certificates; libharfbuzz-subset0: without it
 # WeasyPrint embeds whole CJK fonts (~60x slower); poppler-utils: tests read PDFs back.
 # chromium: the dashboard test renders the page in headless Chromium.
-DEBIAN_PACKAGES=(fonts-noto-cjk libharfbuzz-subset0 poppler-utils libpango-1.0-0 libpangoft2-1.0-0 chromium wrk)
+# sqlite3: SECURITY.md's SQLite backup commands (tests run them as written; pg_dump comes
+# with PostgreSQL itself).
+DEBIAN_PACKAGES=(fonts-noto-cjk libharfbuzz-subset0 poppler-utils libpango-1.0-0 libpangoft2-1.0-0 chromium wrk sqlite3)
 
 missing=()
 for package in "${DEBIAN_PACKAGES[@]}"; do

@@ -1,4 +1,4 @@
-"""A real server and a real browser for page tests: uvicorn on 127.0.0.1, Debian's Chromium.
+"""A real browser for page tests: Debian's Chromium (the server is `tests.servers.live_server`).
 
 Playwright drives /usr/bin/chromium (never a downloaded browser). Without Chromium the
 tests skip with the reason, except under CI=true, where they fail.
@@ -8,24 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from skills_registry.settings import Settings
-from tests.conftest import KEYS_DIR, TEST_SECRET
-
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"  # screenshots; ignored by git
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"  # screenshots; ignored by git
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -43,60 +33,6 @@ def chromium_path() -> str:
             pytest.fail("CI=true but chromium is not installed (scripts/setup.sh installs it)")
         pytest.skip("chromium is not installed: apt-get install chromium (scripts/setup.sh)")
     return found
-
-
-def spare_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def live_server(settings: Settings, **environment: str) -> Iterator[str]:
-    """`skills_registry.asgi:app` under uvicorn in a child process, on the test database."""
-    port = spare_port()
-    env = {
-        **os.environ,
-        "SKILLS_REGISTRY_ENVIRONMENT": "development",
-        "SKILLS_REGISTRY_DATABASE_URL": settings.database_url,
-        "SKILLS_REGISTRY_SECRET_KEY": TEST_SECRET,
-        "SKILLS_REGISTRY_KEYS_DIR": str(KEYS_DIR),
-        "SKILLS_REGISTRY_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "SKILLS_REGISTRY_VERIFICATION_LOG_FLUSH_SECONDS": "0",
-        "SKILLS_REGISTRY_VERIFICATION_CACHE_SECONDS": "0",
-        **environment,
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "skills_registry.asgi:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        cwd=ROOT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"{base}/health/live", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.1)
-        else:
-            pytest.fail("uvicorn did not start")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @asynccontextmanager

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+
+from tests.ports import spare_port
 
 
 @dataclass
@@ -45,43 +47,79 @@ def _run(coro: Any) -> Any:
         return pool.submit(asyncio.run, coro).result()
 
 
-def _spare_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+PG_CTL_TIMEOUT_S = 30
 
 
-def _throwaway_cluster() -> PostgresServer | None:
-    """initdb + pg_ctl as user postgres on a spare port, when Debian's binaries exist."""
+@dataclass
+class ThrowawayCluster:
+    """A PostgreSQL cluster of our own (Debian's initdb/pg_ctl, run as user postgres) on a
+    spare port: tests may stop and start it under a running app without touching 5432."""
+
+    bindir: str
+    datadir: str
+    port: int
+
+    @property
+    def server(self) -> PostgresServer:
+        return PostgresServer("127.0.0.1", self.port, "postgres", self.destroy)
+
+    def _pg_ctl(self, *args: str) -> None:
+        _as_postgres(f"{self.bindir}/pg_ctl", "-D", self.datadir, *args)
+
+    def start(self) -> None:
+        self._pg_ctl(
+            "-o",
+            f"-p {self.port} -k {self.datadir} -h 127.0.0.1",
+            "-w",
+            "-t",
+            str(PG_CTL_TIMEOUT_S),
+            "start",
+            "-l",
+            f"{self.datadir}/log",
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` ends every session (as a restart does); `immediate` is a crash."""
+        self._pg_ctl("-m", mode, "-w", "-t", str(PG_CTL_TIMEOUT_S), "stop")
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop("immediate")
+        shutil.rmtree(self.datadir, ignore_errors=True)
+
+
+def _as_postgres(*args: str) -> None:
+    subprocess.run(
+        ["runuser", "-u", "postgres", "--", *args],
+        check=True,
+        capture_output=True,
+        timeout=PG_CTL_TIMEOUT_S + 10,
+    )
+
+
+def postgres_binaries() -> str | None:
+    """Debian's newest PostgreSQL bindir, when we may run it as user postgres (root)."""
     initdbs = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not initdbs or os.geteuid() != 0 or shutil.which("runuser") is None:
         return None
-    bindir = os.path.dirname(initdbs[-1])
+    return os.path.dirname(initdbs[-1])
+
+
+def throwaway_cluster() -> ThrowawayCluster | None:
+    """initdb + start on a spare port; None without Debian's binaries (or not as root)."""
+    bindir = postgres_binaries()
+    if bindir is None:
+        return None
     datadir = tempfile.mkdtemp(prefix="sr-pg-")
     shutil.chown(datadir, user="postgres")
-    port = _spare_port()
-
-    def as_postgres(*args: str) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", *args], check=True, capture_output=True)
-
-    as_postgres(f"{bindir}/initdb", "-D", datadir, "-A", "trust", "-U", "postgres")
-    as_postgres(
-        f"{bindir}/pg_ctl",
-        "-D",
-        datadir,
-        "-o",
-        f"-p {port} -k {datadir} -h 127.0.0.1",
-        "-w",
-        "start",
-        "-l",
-        f"{datadir}/log",
-    )
-
-    def stop() -> None:
-        as_postgres(f"{bindir}/pg_ctl", "-D", datadir, "-m", "immediate", "stop")
+    cluster = ThrowawayCluster(bindir, datadir, spare_port())
+    try:
+        _as_postgres(f"{bindir}/initdb", "-D", datadir, "-A", "trust", "-U", "postgres")
+        cluster.start()
+    except (subprocess.SubprocessError, OSError):
         shutil.rmtree(datadir, ignore_errors=True)
-
-    return PostgresServer("127.0.0.1", port, "postgres", stop)
+        raise
+    return cluster
 
 
 def find_server() -> PostgresServer | None:
@@ -89,9 +127,10 @@ def find_server() -> PostgresServer | None:
         if _run(_answers("127.0.0.1", 5432, user)):
             return PostgresServer("127.0.0.1", 5432, user)
     try:
-        return _throwaway_cluster()
-    except (subprocess.CalledProcessError, OSError):
+        cluster = throwaway_cluster()
+    except (subprocess.SubprocessError, OSError):
         return None
+    return None if cluster is None else cluster.server
 
 
 async def _admin(server: PostgresServer, sql: str) -> None:

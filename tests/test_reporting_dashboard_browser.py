@@ -11,8 +11,9 @@ from datetime import date
 from skills_registry.principal import Role
 from skills_registry.settings import Settings
 from tests import reporting_data as data
-from tests.browser import ARTIFACTS, browser_page, live_server
+from tests.browser import ARTIFACTS, browser_page
 from tests.conftest import Keys
+from tests.servers import live_server
 
 
 async def test_dashboard_in_headless_chromium(

@@ -7,9 +7,10 @@ from litestar.testing import AsyncTestClient
 
 from skills_registry.principal import Role
 from skills_registry.settings import Settings
-from tests.browser import ARTIFACTS, browser_page, live_server
+from tests.browser import ARTIFACTS, browser_page
 from tests.conftest import Keys
 from tests.factories import nth_resident_id
+from tests.servers import live_server
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
 

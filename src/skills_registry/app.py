@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,6 +28,13 @@ from .competitions.imports import RESULT_IMPORT
 from .crypto import Secrets
 from .health import live, ready
 from .imports.controllers import import_route_handlers
+from .observability import (
+    MetricsController,
+    install_request_logging,
+    logging_config,
+    prometheus_config,
+)
+from .openapi_problems import document_problem_responses
 from .pages.controllers import PAGE_HANDLERS
 from .pages.session import LoginRequired, page_user, redirect_to_login
 from .pages.uploads import upload_pages
@@ -36,19 +42,20 @@ from .providers.controllers import ProviderController
 from .recognition.controllers import RecognitionController
 from .reporting.controllers import API_HANDLERS as REPORTING_API
 from .reporting.controllers import PAGE_HANDLERS as REPORTING_PAGES
+from .security_headers import security_headers
 from .settings import Settings
 from .trainees.controllers import TraineeController
 from .trainees.enrolments import ENROLMENT_IMPORT
 from .verification.cache import TimedCache
 from .verification.controllers import VERIFICATION_API, VERIFICATION_HANDLERS
 from .verification.log import VerificationLog
-from .verification.pages import verification_pages
+from .verification.pages import rate_limit_stores, verification_pages
 from .web import (
     EXCEPTION_HANDLERS,
     ApiKeyAuthMiddleware,
     provide_context,
     provide_principal,
-    security_headers,
+    refuse_nul_in_url,
 )
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -60,6 +67,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     database.activate(engine)
     verification_log = VerificationLog(settings.verification_log_flush_seconds)
     keystore = KeyStore(settings.keys_dir)
+    # The /v/ rate-limit budgets: Redis when REDIS_URL is set (shared by every worker).
+    limit_stores = rate_limit_stores(settings)
     import_kinds = [
         ENROLMENT_IMPORT,
         certificate_import(keystore, settings.public_base_url),
@@ -71,7 +80,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         # Tests build several apps in one process: each re-points the tables at its engine.
         database.activate(engine)
-        async with database.connection_pool(settings), verification_log.running():
+        async with (
+            database.connection_pool(settings),
+            verification_log.running(),
+            limit_stores.running(),
+        ):
             yield
 
     api = Router(
@@ -98,8 +111,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         security=[{"apiKey": []}],
     )
 
-    logging.basicConfig(level=settings.log_level)
-    return Litestar(
+    # /metrics answers without an API key (scrapers on the bureau's internal network);
+    # METRICS_ENABLED=false removes it and the request metrics altogether.
+    metrics = [MetricsController] if settings.metrics_enabled else []
+    app = Litestar(
         route_handlers=[
             live,
             ready,
@@ -109,12 +124,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *PAGE_HANDLERS,
             *upload_pages(settings, import_kinds),
             *REPORTING_PAGES,
+            *metrics,
         ],
         dependencies={"user": Provide(page_user)},
         template_config=TemplateConfig(directory=TEMPLATES_DIR, engine=JinjaTemplateEngine),
-        after_request=security_headers,
+        # Every response, unrouted 404s included: CSP (no scripts), no-referrer, HSTS on https.
+        before_send=[security_headers(TEMPLATES_DIR, settings.public_base_url)],
         lifespan=[lifespan],
+        stores=limit_stores.stores,
         exception_handlers={**EXCEPTION_HANDLERS, LoginRequired: redirect_to_login},
+        before_request=refuse_nul_in_url,
         state=State(
             {
                 "settings": settings,
@@ -140,5 +159,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 }
             ),
         ),
+        middleware=[prometheus_config().middleware] if settings.metrics_enabled else [],
+        logging_config=logging_config(settings),
         debug=False,
     )
+    install_request_logging(app)
+    document_problem_responses(app)
+    return app

@@ -54,7 +54,13 @@ def serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level=settings.log_level.lower(),
-        proxy_headers=True,
+        # The app writes its own access line (route template, request id); uvicorn's would
+        # print the raw URL, tokens and query strings included.
+        access_log=False,
+        # X-Forwarded-For/-Proto are believed only from SKILLS_REGISTRY_TRUSTED_PROXIES
+        # (none by default): the same rule the app's rate limits apply.
+        proxy_headers=bool(settings.trusted_proxy_networks),
+        forwarded_allow_ips=[str(n) for n in settings.trusted_proxy_networks] or None,
     )
 
 
@@ -163,6 +169,47 @@ def _require_signing_key(settings: Settings) -> None:
             f"{settings.keys_dir} 中没有证书签名密钥，请先运行 skills-registry migrate"
             f" / no signing key in KEYS_DIR ({settings.keys_dir}): run `skills-registry migrate`"
         )
+
+
+@main.command("backup")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, writable=True))
+def backup_command(out_path: str) -> None:
+    """The database (online snapshot) and KEYS_DIR in one .tar.gz (mode 0600).
+
+    SECRET_KEY is not in it: keep that backup apart from this file."""
+    from pathlib import Path
+
+    from .backup import BackupError, write_backup
+
+    settings = _settings()
+    try:
+        summary = write_backup(settings, Path(out_path))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"{summary.engine} database and {len(summary.keys)} signing key(s) "
+        f"(current {summary.current}) written to {out_path}"
+    )
+
+
+@main.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+def restore_command(archive: str) -> None:
+    """Restore a `backup` archive into DATABASE_URL (a new, empty database) and KEYS_DIR
+    (without keys); refuses to write over anything. Needs the SECRET_KEY of the backup."""
+    from pathlib import Path
+
+    from .backup import BackupError, restore_backup
+
+    settings = _settings()
+    try:
+        summary = _run(restore_backup(settings, Path(archive)))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"restored the {summary.engine} database and {len(summary.keys)} signing key(s) "
+        f"(current {summary.current})"
+    )
 
 
 @main.command("seed-demo")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from litestar import Response, get
 
-from .database import ping
+from .database import PING_TIMEOUT_S, ping
+from .web import RETRY_AFTER_S
 
 
 @get("/health/live", tags=["health"], summary="The process answers", sync_to_thread=False)
@@ -12,8 +13,16 @@ def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/health/ready", tags=["health"], summary="The database answers (503 when it does not)")
+@get(
+    "/health/ready",
+    tags=["health"],
+    summary=f"The database answers within {PING_TIMEOUT_S:g} s (503 when it does not)",
+)
 async def ready() -> Response[dict[str, str]]:
     if await ping():
         return Response({"status": "ok", "database": "ok"})
-    return Response({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return Response(
+        {"status": "unavailable", "database": "unreachable"},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -29,6 +31,9 @@ class Settings(BaseSettings):
     database_pool_max_size: int = Field(default=10, gt=0)
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0)
     log_level: str = "INFO"
+    # GET /metrics (Prometheus) and the request metrics; it answers without an API key, so
+    # expose it only on the internal network, or turn it off here.
+    metrics_enabled: bool = True
     # 企业新型学徒制 subsidy, yuan per apprentice per year, by target level (Fujian: 5,000 for
     # 中级工 classes, 6,000 for 高级工; the other levels are the bureau's choice, here the
     # rate of the nearest Fujian class). JSON in the environment, e.g. '{"4": 5000, "3": 6000}'.
@@ -38,6 +43,14 @@ class Settings(BaseSettings):
     # Public surface: per-client limits (the match check reveals one bit per try).
     verify_page_rate_per_minute: int = Field(default=120, gt=0)
     id_match_rate_per_minute: int = Field(default=10, gt=0)
+    # Where those per-client budgets are counted. Unset: in each process's memory, right for
+    # one worker; several workers or servers need Redis, or each counts its own budget.
+    redis_url: str | None = None
+    redis_namespace: str = Field(default="skills-registry", min_length=1)
+    # X-Forwarded-For is believed only when the connection comes from one of these proxies
+    # (comma-separated addresses or networks, e.g. "127.0.0.1,10.0.0.0/8"); empty (the
+    # default): a client is the address it connects from.
+    trusted_proxies: str = ""
     # Verification counts are written in batches; 0 writes each one at once.
     verification_log_flush_seconds: float = Field(default=1.0, ge=0)
     # How long a server may answer scans from its cached copy of a certificate's status
@@ -49,6 +62,14 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for item in value.split(","):
+            if item.strip():
+                ipaddress.ip_network(item.strip(), strict=False)
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -81,6 +102,14 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def trusted_proxy_networks(self) -> list[IPv4Network | IPv6Network]:
+        return [
+            ipaddress.ip_network(item.strip(), strict=False)
+            for item in self.trusted_proxies.split(",")
+            if item.strip()
+        ]
 
     @property
     def is_sqlite(self) -> bool:

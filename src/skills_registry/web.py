@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
@@ -18,11 +18,13 @@ from litestar.exceptions import (
 )
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.params import PathParameter, QueryParameter
 from litestar.response import Template
 
 from .auth.services import authenticate
 from .context import Context
 from .crypto import Secrets
+from .database import is_unavailable_error
 from .errors import (
     ConflictError,
     DomainError,
@@ -32,10 +34,13 @@ from .errors import (
     ServiceUnavailableError,
 )
 from .principal import Principal, Role
+from .schema_base import MAX_RECORD_ID, NUL_MESSAGE
 
 logger = logging.getLogger("skills_registry")
 
 PROBLEM_JSON = "application/problem+json"
+# What a 503 asks clients to wait: about as long as a database restart or fail-over takes.
+RETRY_AFTER_S = 5
 
 
 class ApiKeyAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -76,6 +81,23 @@ WRITERS = (Role.BUREAU_ADMIN, Role.PROVIDER)
 
 CurrentPrincipal = NamedDependency[Principal]
 ServiceContext = NamedDependency[Context]
+
+# Path ids and list offsets within what the databases' integers hold: beyond, a 422 that says
+# the limit rather than an overflow in the driver (409 on SQLite, 500 on PostgreSQL).
+RecordIdPath = Annotated[int, PathParameter(ge=1, le=MAX_RECORD_ID)]
+MAX_OFFSET = 2**63 - 1
+Offset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)]
+
+
+async def refuse_nul_in_url(request: Request) -> None:
+    """U+0000 in a path or query parameter is a 422 on both engines (PostgreSQL cannot compare
+    text with it: a 500 otherwise); bodies are checked by the schemas (`schema_base`)."""
+    if "\x00" in request.scope["path"]:
+        raise ValidationException(NUL_MESSAGE, extra=[{"key": "path", "message": NUL_MESSAGE}])
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            field = name if "\x00" not in name else "query"
+            raise ValidationException(NUL_MESSAGE, extra=[{"key": field, "message": NUL_MESSAGE}])
 
 
 def provide_principal(request: Request) -> Principal:
@@ -125,6 +147,8 @@ def problem(status: int, detail: str, **extra: Any) -> Response[dict[str, Any]]:
     body["detail"] = detail
     body.update(extra)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 503:
+        headers = {"Retry-After": str(RETRY_AFTER_S)}
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -171,24 +195,16 @@ def handle_validation_error(_: Request, exc: ValidationException) -> Response[di
 
 def handle_http_exception(request: Request, exc: HTTPException) -> Response[Any]:
     if wants_html(request):
-        return error_page(exc.status_code, str(exc.detail))
-    return problem(exc.status_code, str(exc.detail))
-
-
-_UNAVAILABLE_MARKERS = ("unable to open database", "disk i/o error", "connection", "closed")
+        response = error_page(exc.status_code, str(exc.detail))
+    else:
+        response = problem(exc.status_code, str(exc.detail))
+    # Keep what the exception sets, e.g. a 405's `Allow` (required by RFC 9110).
+    response.headers.update(exc.headers or {})
+    return response
 
 
 def _is_database_down(exc: BaseException) -> bool:
-    name = type(exc).__module__ + "." + type(exc).__name__
-    if isinstance(exc, ConnectionError | TimeoutError):
-        return True
-    if name.startswith("asyncpg") and (
-        "Connection" in type(exc).__name__ or "CannotConnect" in type(exc).__name__
-    ):
-        return True
-    if isinstance(exc, sqlite3.OperationalError):
-        return any(marker in str(exc).lower() for marker in _UNAVAILABLE_MARKERS)
-    return "InterfaceError" in name and "asyncpg" in name
+    return is_unavailable_error(exc)
 
 
 def _is_integrity_error(exc: BaseException) -> bool:
@@ -203,20 +219,25 @@ def _is_integrity_error(exc: BaseException) -> bool:
     }
 
 
+def _route(request: Request) -> str:
+    """The route's template (`/v/{token}`): the raw path may carry a token or an ID number."""
+    return str(request.scope.get("path_template") or "(unrouted)")
+
+
 def handle_unexpected(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     if _is_integrity_error(exc):
         logger.info(
-            "integrity error on %s %s: %s", request.method, request.url.path, type(exc).__name__
+            "integrity error on %s %s: %s", request.method, _route(request), type(exc).__name__
         )
         return problem(
             409, "与已登记的记录冲突（重复或引用不存在）/ conflicts with a stored record"
         )
     if _is_database_down(exc):
-        logger.warning("database unavailable on %s: %s", request.url.path, type(exc).__name__)
+        logger.warning("database unavailable on %s: %s", _route(request), type(exc).__name__)
         return problem(
             503, "数据库暂不可用，请稍后重试 / the database is unavailable, try again shortly"
         )
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    logger.exception("unhandled error on %s %s", request.method, _route(request))
     return problem(500, "服务器内部错误 / internal server error")
 
 
@@ -226,19 +247,3 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
 }
-
-
-SECURITY_HEADERS = {
-    # No scripts at all; inline <style> only (pages load in one request, no external resources).
-    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "referrer-policy": "no-referrer",
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
-}
-
-
-async def security_headers(response: Response) -> Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    return response

@@ -5,11 +5,11 @@ from uuid import UUID
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from ..certificates.controllers import provide_signing
 from ..certificates.services import Signing
-from ..web import ANY_ROLE, WRITERS, CurrentPrincipal, ServiceContext, require
+from ..web import ANY_ROLE, WRITERS, CurrentPrincipal, Offset, RecordIdPath, ServiceContext, require
 from . import services
 from .schemas import (
     ApprenticeshipComplete,
@@ -68,7 +68,7 @@ class ApprenticeshipController(Controller):
         trainee_id: Annotated[UUID | None, QueryParameter()] = None,
         occupation_code: Annotated[str | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> ApprenticeshipPage:
         filters = services.ApprenticeshipFilter(
             status=status,
@@ -99,7 +99,7 @@ class ApprenticeshipController(Controller):
         summary="One apprenticeship (bureau roles, the enterprise, the institution)",
     )
     async def get(
-        self, apprenticeship_id: FromPath[int], principal: CurrentPrincipal
+        self, apprenticeship_id: RecordIdPath, principal: CurrentPrincipal
     ) -> ApprenticeshipOut:
         return await services.get(apprenticeship_id, principal)
 
@@ -115,7 +115,7 @@ class ApprenticeshipController(Controller):
     )
     async def complete(
         self,
-        apprenticeship_id: FromPath[int],
+        apprenticeship_id: RecordIdPath,
         data: JSONBody[ApprenticeshipComplete],
         ctx: ServiceContext,
         signing: RouteSigning,
@@ -130,7 +130,7 @@ class ApprenticeshipController(Controller):
     )
     async def terminate(
         self,
-        apprenticeship_id: FromPath[int],
+        apprenticeship_id: RecordIdPath,
         data: JSONBody[ApprenticeshipTerminate],
         ctx: ServiceContext,
     ) -> ApprenticeshipOut:

@@ -7,7 +7,7 @@ from litestar import get
 from litestar.params import QueryParameter
 
 from ..schema_base import Schema
-from ..web import BUREAU, require
+from ..web import BUREAU, Offset, require
 from . import services
 
 
@@ -28,7 +28,7 @@ async def list_audit_events(
     entity_id: Annotated[str | None, QueryParameter()] = None,
     action: Annotated[str | None, QueryParameter()] = None,
     limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
-    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[AuditEventOut]:
     rows = await services.list_events(
         entity_type=entity_type, entity_id=entity_id, action=action, limit=limit, offset=offset

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from ..schema_base import Schema
-from ..web import ADMIN, ANY_ROLE, CurrentPrincipal, ServiceContext, require
+from ..web import ADMIN, ANY_ROLE, CurrentPrincipal, RecordIdPath, ServiceContext, require
 from . import services
 from .schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 
@@ -28,7 +28,7 @@ class ApiKeyController(Controller):
         return await services.list_keys()
 
     @post("/{key_id:int}/revoke", guards=[require(*ADMIN)], status_code=200)
-    async def revoke(self, key_id: FromPath[int], principal: CurrentPrincipal) -> ApiKeyOut:
+    async def revoke(self, key_id: RecordIdPath, principal: CurrentPrincipal) -> ApiKeyOut:
         return await services.revoke_key(key_id, principal)
 
 

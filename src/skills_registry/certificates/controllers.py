@@ -9,7 +9,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from ..web import ANY_ROLE, WRITERS, CurrentPrincipal, ServiceContext, require
+from ..web import ANY_ROLE, WRITERS, CurrentPrincipal, Offset, ServiceContext, require
 from . import printing, services
 from .schemas import (
     CertificateCorrection,
@@ -73,7 +73,7 @@ class CertificateController(Controller):
         issued_from: Annotated[dt.date | None, QueryParameter()] = None,
         issued_to: Annotated[dt.date | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> CertificatePage:
         filters = CertificateFilter(
             trainee_id=trainee_id,

@@ -28,7 +28,7 @@ from uuid import UUID
 
 from ..audit import services as audit
 from ..context import Context
-from ..database import current_engine, write_transaction
+from ..database import current_engine, retry_on_conflict, write_transaction
 from ..districts import parse_district
 from ..errors import (
     ConflictError,
@@ -756,33 +756,39 @@ async def issue_many(
     nothing (`unchanged`, with the numbers issued the first time).
     """
     require_signing_key(signing)
-    outcomes: list[RowOutcome] = []
-    try:
-        async with write_transaction():
-            # Inside a caller's transaction ours is a no-op, so all-or-nothing needs a
-            # savepoint to undo just these rows.
-            transaction = current_engine().current_transaction.get()
-            savepoint = await transaction.savepoint() if transaction is not None else None
-            for index, row in enumerate(rows):
-                try:
-                    number, created = await _store(issuer, row, ctx, signing)
-                except (ServiceUnavailableError, NumberSpaceExhausted):
-                    raise
-                except DomainError as exc:
-                    outcomes.append(RowOutcome(index, "rejected", None, _row_errors(exc)))
-                    continue
-                outcomes.append(RowOutcome(index, "stored" if created else "unchanged", number))
-            if not valid_only and any(o.status == "rejected" for o in outcomes):
+
+    async def attempt() -> list[RowOutcome]:
+        outcomes: list[RowOutcome] = []
+        try:
+            async with write_transaction():
+                # Inside a caller's transaction ours is a no-op, so all-or-nothing needs a
+                # savepoint to undo just these rows.
+                transaction = current_engine().current_transaction.get()
+                savepoint = await transaction.savepoint() if transaction is not None else None
+                for index, row in enumerate(rows):
+                    try:
+                        number, created = await _store(issuer, row, ctx, signing)
+                    except (ServiceUnavailableError, NumberSpaceExhausted):
+                        raise
+                    except DomainError as exc:
+                        outcomes.append(RowOutcome(index, "rejected", None, _row_errors(exc)))
+                        continue
+                    outcomes.append(RowOutcome(index, "stored" if created else "unchanged", number))
+                if not valid_only and any(o.status == "rejected" for o in outcomes):
+                    if savepoint is not None:
+                        await savepoint.rollback_to()
+                    raise _RollBack
                 if savepoint is not None:
-                    await savepoint.rollback_to()
-                raise _RollBack
-            if savepoint is not None:
-                await savepoint.release()
-    except _RollBack:
-        for outcome in outcomes:
-            if outcome.status == "stored":
-                outcome.status, outcome.number = "not_stored", None
-    return outcomes
+                    await savepoint.release()
+        except _RollBack:
+            for outcome in outcomes:
+                if outcome.status == "stored":
+                    outcome.status, outcome.number = "not_stored", None
+        return outcomes
+
+    # A lost race (another request issued the same certificate or person a moment ago) is
+    # run again: the retry finds what the winner stored and answers `unchanged`.
+    return await retry_on_conflict(attempt)
 
 
 async def issue(data: CertificateCreate, ctx: Context, signing: Signing) -> CertificateIssued:
@@ -792,8 +798,14 @@ async def issue(data: CertificateCreate, ctx: Context, signing: Signing) -> Cert
     row, errors = validate_create(issuer, data, ctx.today())
     if errors or row is None:
         raise RuleViolation(errors=errors, detail=errors[0].message if errors else "invalid")
-    async with write_transaction():
-        number, created = await _store(issuer, row, ctx, signing)
+
+    async def store() -> tuple[str, bool]:
+        async with write_transaction():
+            return await _store(issuer, row, ctx, signing)
+
+    # The same request sent twice at once (a retry, a double click): the loser's unique
+    # violation is run again and finds the winner's certificate (200, not 409).
+    number, created = await retry_on_conflict(store)
     out = await get_certificate(number, ctx.principal, signing)
     out.warnings.extend(w for w in row.warnings if w not in out.warnings)
     return CertificateIssued(created=created, certificate=out)

@@ -4,11 +4,11 @@ from typing import Annotated
 
 from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import JSONBody, QueryParameter
 
 from ..certificates.controllers import provide_signing
 from ..certificates.services import Signing
-from ..web import ANY_ROLE, WRITERS, CurrentPrincipal, ServiceContext, require
+from ..web import ANY_ROLE, WRITERS, CurrentPrincipal, Offset, RecordIdPath, ServiceContext, require
 from . import services
 from .schemas import (
     CompetitionCreate,
@@ -47,7 +47,7 @@ class CompetitionController(Controller):
         year: Annotated[int | None, QueryParameter(ge=2000, le=2100)] = None,
         level: Annotated[CompetitionLevel | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> list[CompetitionOut]:
         return await services.list_competitions(
             principal, year=year, level=level, limit=limit, offset=offset
@@ -55,7 +55,7 @@ class CompetitionController(Controller):
 
     @get("/{competition_id:int}", guards=[require(*ANY_ROLE)], summary="One competition")
     async def show(
-        self, competition_id: FromPath[int], principal: CurrentPrincipal
+        self, competition_id: RecordIdPath, principal: CurrentPrincipal
     ) -> CompetitionOut:
         return await services.get_competition(competition_id, principal)
 
@@ -69,7 +69,7 @@ class CompetitionController(Controller):
         status_code=201,
     )
     async def add_result(
-        self, competition_id: FromPath[int], data: JSONBody[ResultCreate], ctx: ServiceContext
+        self, competition_id: RecordIdPath, data: JSONBody[ResultCreate], ctx: ServiceContext
     ) -> ResultOut:
         return await services.add_result(competition_id, data, ctx)
 
@@ -79,7 +79,7 @@ class CompetitionController(Controller):
         summary="The competition's results",
     )
     async def list_results(
-        self, competition_id: FromPath[int], principal: CurrentPrincipal
+        self, competition_id: RecordIdPath, principal: CurrentPrincipal
     ) -> list[ResultOut]:
         return await services.list_results(competition_id, principal)
 
@@ -89,7 +89,7 @@ class CompetitionController(Controller):
         summary="One result (a promotion certificate's `source_ref` is the result id)",
     )
     async def get_result(
-        self, competition_id: FromPath[int], result_id: FromPath[int], principal: CurrentPrincipal
+        self, competition_id: RecordIdPath, result_id: RecordIdPath, principal: CurrentPrincipal
     ) -> ResultOut:
         return await services.get_result(competition_id, result_id, principal)
 
@@ -106,7 +106,7 @@ class CompetitionController(Controller):
     )
     async def confirm(
         self,
-        competition_id: FromPath[int],
+        competition_id: RecordIdPath,
         data: JSONBody[ConfirmRequest],
         ctx: ServiceContext,
         signing: RouteSigning,

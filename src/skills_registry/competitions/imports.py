@@ -25,7 +25,7 @@ from ..imports.spec import STORED, UNCHANGED, Column, ImportContext, ImportKind,
 from ..occupations import parse_occupation_code
 from ..trainees.people import PersonInput, check_person
 from ..trainees.services import link
-from .schemas import HONOURS_EXAMPLES, ResultCreate
+from .schemas import HONOURS_EXAMPLES, MAX_RANK, ResultCreate
 from .services import check_result_occupation, find_result, insert_result
 from .tables import Competition, CompetitionResult
 
@@ -102,11 +102,15 @@ class ResultRows:
         rank: int | None = None
         rank_text = row.text("rank").removesuffix(".0")
         if rank_text:
-            if rank_text.isdigit() and int(rank_text) >= 1:
+            if rank_text.isdigit() and 1 <= int(rank_text) <= MAX_RANK:
                 rank = int(rank_text)
             else:
                 errors.append(
-                    FieldError("rank", f"名次“{rank_text}”应为正整数 / rank is a whole number")
+                    FieldError(
+                        "rank",
+                        f"名次“{rank_text}”应为 1 至 {MAX_RANK} 的整数"
+                        f" / rank is a whole number from 1 to {MAX_RANK}",
+                    )
                 )
         event, award = row.text("event"), row.text("award")
         if len(event) > 200 or len(award) > 50:

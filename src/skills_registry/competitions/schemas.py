@@ -10,7 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from ..awarding import HolderFields
 from ..identity import normalise_text
 from ..occupations import level_name, parse_level, parse_occupation_code
-from ..schema_base import Schema
+from ..schema_base import RecordId, Schema
 
 CompetitionLevel = Literal[
     "national_1",
@@ -48,6 +48,8 @@ RULE_NAMES: dict[str, str] = {
     "up_one": "在现有最高等级上晋升一级（无该职业证书者不晋升）",
     "from_to": "持有 from_level 者晋升为 level",
 }
+# No event has more entrants; the column is an int4.
+MAX_RANK = 100_000
 HONOURS_EXAMPLES = ("中华技能大奖", "全国技术能手", "福建省技术能手", "厦门市技术能手")
 
 
@@ -188,7 +190,7 @@ class ResultCreate(HolderFields):
 
     occupation_code: str = Field(examples=["6-31-01-03"])
     event: str = Field(default="", max_length=200, description="项目 (event)")
-    rank: int | None = Field(default=None, ge=1, description="名次")
+    rank: int | None = Field(default=None, ge=1, le=MAX_RANK, description="名次")
     award: str = Field(default="", max_length=50, description="奖项, e.g. 一等奖, 金牌")
     honours: list[str] = Field(
         default_factory=list, description="荣誉, e.g. " + "、".join(HONOURS_EXAMPLES)
@@ -230,7 +232,7 @@ class ResultOut(Schema):
 
 
 class ConfirmRequest(Schema):
-    result_ids: list[int] | None = Field(
+    result_ids: list[RecordId] | None = Field(
         default=None, description="the results to confirm; default every pending one"
     )
     issued_on: dt.date | None = Field(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime
 
+from ..metrics import count_render
 from .certificate_pdf import CertificateView, render_pdf
 from .tables import RenderedPdf
 
@@ -15,7 +17,7 @@ async def cached_pdf(view: CertificateView, lang: str) -> bytes:
     if row is not None:
         return bytes(row["content"])
     # WeasyPrint is CPU-bound: keep the event loop answering while it renders.
-    content = await asyncio.to_thread(render_pdf, view, lang)
+    content = await asyncio.to_thread(_timed_render, view, lang)
     await RenderedPdf.delete().where(
         (RenderedPdf.number == view.number) & (RenderedPdf.lang == lang)
     )
@@ -28,4 +30,15 @@ async def cached_pdf(view: CertificateView, lang: str) -> bytes:
         content,
         datetime.now(UTC),
     )
+    return content
+
+
+def _timed_render(view: CertificateView, lang: str) -> bytes:
+    started = time.perf_counter()
+    try:
+        content = render_pdf(view, lang)
+    except Exception:
+        count_render("single", None)
+        raise
+    count_render("single", time.perf_counter() - started)
     return content

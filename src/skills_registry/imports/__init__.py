@@ -9,6 +9,11 @@ numbers rows as Excel shows them, collects row errors, refuses duplicate rows, e
 MAX_UPLOAD_BYTES / MAX_UPLOAD_ROWS, stores in ONE write transaction, records the batch
 (`ImportBatch`) and keeps the error sheet encrypted for download.
 
+The batch record and its audit event are written in that same transaction, so a process
+killed half-way leaves no trace (no "in progress" batch to clean up). Uploads take turns
+(`database.bulk_write_transaction`, across app servers too), and an attempt that loses a
+race to another writer on PostgreSQL is run again from the top of the file.
+
 How a domain plugs in (see `trainees/enrolments.py` for a complete one)::
 
     from skills_registry.imports.spec import (

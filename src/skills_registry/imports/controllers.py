@@ -17,8 +17,9 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, MultipartBody, QueryParameter
 
+from ..openapi_problems import problem_response
 from ..settings import Settings
-from ..web import ANY_ROLE, WRITERS, CurrentPrincipal, ServiceContext, problem, require
+from ..web import ANY_ROLE, WRITERS, CurrentPrincipal, Offset, ServiceContext, problem, require
 from . import services
 from .pipeline import Limits, UploadTooLarge, run_import, too_many_bytes_message
 from .schemas import ImportBatchOut, result_model
@@ -28,7 +29,8 @@ from .spec import ImportKind
 logger = logging.getLogger("skills_registry.imports")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV = "text/csv; charset=utf-8"
+# Litestar adds `; charset=utf-8` to every text/* type itself.
+CSV = "text/csv"
 # Room for the multipart envelope around a file of exactly MAX_UPLOAD_BYTES.
 MULTIPART_SLACK = 64 * 1024
 
@@ -111,7 +113,7 @@ def _kind_handlers(settings: Settings, kind: ImportKind) -> list[HTTPRouteHandle
         ),
         responses={
             422: ResponseSpec(data_container=answer, description="rejected: nothing stored"),
-            413: ResponseSpec(data_container=dict, description="beyond the upload limits"),
+            413: problem_response(413, "beyond the upload limits"),
         },
     )(upload)
 
@@ -157,7 +159,7 @@ class ImportBatchController(Controller):
         kind: Annotated[str | None, QueryParameter(description="e.g. enrolments")] = None,
         provider: Annotated[str | None, QueryParameter(description="provider code")] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> list[ImportBatchOut]:
         return await services.list_batches(
             principal, kind=kind, provider=provider, limit=limit, offset=offset

@@ -17,8 +17,9 @@ from uuid import UUID, uuid4
 
 from ..audit import services as audit
 from ..context import Context
-from ..database import is_sqlite, write_transaction
+from ..database import bulk_write_transaction, is_sqlite, retry_on_conflict, write_transaction
 from ..errors import DomainError, FieldError, PermissionDeniedError, RuleViolation
+from ..metrics import count_import
 from ..principal import Role
 from ..providers.tables import Provider
 from .bulk import execute
@@ -33,6 +34,7 @@ SWITCH_INTERVAL_S = 0.0005
 HEADER_SCAN_ROWS = 50
 MIN_HEADER_MATCHES = 3
 SQLITE_CACHE_KIB = 128 * 1024
+BULK_WRITER = "imports"
 
 Progress = Callable[[int, int | None], None]
 
@@ -71,6 +73,12 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
     details: list[dict[str, Any]] = field(default_factory=list)
     details_key: str | None = None
+
+    def restart(self, warnings: list[str]) -> None:
+        """Back to nothing counted, for another attempt at the same file."""
+        self.status = "rejected"
+        self.rows = self.stored = self.unchanged = self.rejected = 0
+        self.errors, self.details, self.warnings = [], [], list(warnings)
 
     def as_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -196,6 +204,9 @@ def _header(kind: ImportKind, number: int, cells: list[Cell], keys: list[str | N
 
 # --- masking what is kept ------------------------------------------------------------
 
+# Columns a bureau-viewer's copy of an error sheet shows masked (see services.error_sheet).
+SENSITIVE_COLUMNS = frozenset({"id_number", "phone"})
+
 _LONG_NUMBER = re.compile(r"[0-9A-Za-z]{0,3}\d{11,}[\dXx]?")
 
 
@@ -266,6 +277,42 @@ async def run_import(
 ) -> ImportResult:
     """Check and store one upload; always records the batch. Raises UploadTooLarge (413),
     PermissionDeniedError (403) and RuleViolation (422, a bureau key without `provider`)."""
+    try:
+        result = await _run_import(
+            kind,
+            upload,
+            file_name=file_name,
+            ctx=ctx,
+            provider_code=provider_code,
+            mode=mode,
+            limits=limits,
+            progress=progress,
+        )
+    except UploadTooLarge:
+        count_import(kind.name, "too_large", stored=0, unchanged=0, rejected=0)
+        raise
+    # Counted once the batch is committed (or rolled back), whichever way it went.
+    count_import(
+        kind.name,
+        result.status,
+        stored=result.stored,
+        unchanged=result.unchanged,
+        rejected=result.rejected,
+    )
+    return result
+
+
+async def _run_import(
+    kind: ImportKind,
+    upload: IO[bytes],
+    *,
+    file_name: str,
+    ctx: Context,
+    provider_code: str | None,
+    mode: Mode,
+    limits: Limits,
+    progress: Progress | None = None,
+) -> ImportResult:
     provider = await resolve_provider(ctx, provider_code)
     batch_id = uuid4()
     facts = scan(upload)
@@ -292,8 +339,18 @@ async def run_import(
     total_hint = _total_hint(file_format, facts.lines, estimate, header.row)
     run = _Run(kind, header, mode, result)
     result.warnings = list(header.warnings)
-    try:
-        async with write_transaction():
+    attempts = 0
+
+    async def store_in_one_transaction() -> None:
+        nonlocal run, rows, attempts
+        attempts += 1
+        if attempts > 1:  # lost a race to another writer: read the file again from the top
+            rows = _rows_after_header(upload, file_format, header.row)
+            result.restart(header.warnings)
+            run = _Run(kind, header, mode, result)
+        # One upload at a time (across app servers too): uploads over the same people
+        # would otherwise race on the same unique keys.
+        async with bulk_write_transaction(BULK_WRITER):
             await _tune_connection()
             handler = await kind.open(ImportContext(ctx, provider, batch_id, mode))
             await _check_and_store(run, handler, rows, limits, progress, total_hint)
@@ -318,6 +375,9 @@ async def run_import(
                 },
                 provider_code=provider["code"],
             )
+
+    try:
+        await retry_on_conflict(store_in_one_transaction)
     except _Rollback:
         result.status = "rejected"
         result.stored = result.unchanged = 0
@@ -342,6 +402,15 @@ async def run_import(
         result.errors = result.errors[:MAX_LISTED_ERRORS]
         result.errors_truncated = True
     return result
+
+
+def _rows_after_header(
+    upload: IO[bytes], file_format: Any, header_row: int
+) -> Iterator[list[Cell]]:
+    rows, _ = open_rows(upload, file_format)
+    for _ in range(header_row):
+        next(rows, None)
+    return rows
 
 
 async def _tune_connection() -> None:
@@ -376,6 +445,11 @@ def _human(size: int) -> str:
     if size >= 1 << 10:
         return f"{size / (1 << 10):g} KB"
     return f"{size} B"
+
+
+def human_size(size: int) -> str:
+    """A limit as the clerk's page states it (`64 MB`, `3.90625 KB`), never `0 MB`."""
+    return _human(size)
 
 
 def _total_hint(file_format: str, lines: int, estimate: int | None, header_row: int) -> int | None:
@@ -556,7 +630,8 @@ async def _attach_sheet(
     def put(item: Any) -> None:
         parts.append(compressor.compress(json.dumps(item, ensure_ascii=False).encode() + b"\n"))
 
-    put({"header": run.header.cells, "header_row": run.header.row})
+    sensitive = [index for index, key in run.header.positions if key in SENSITIVE_COLUMNS]
+    put({"header": run.header.cells, "header_row": run.header.row, "sensitive": sensitive})
     rows, _ = open_rows(upload, file_format)
     width = len(run.header.cells)
     for number, cells in enumerate(rows, start=1):

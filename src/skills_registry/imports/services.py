@@ -6,11 +6,16 @@ import json
 from typing import Any
 from uuid import UUID
 
+from ..audit import services as audit
 from ..crypto import Secrets
 from ..errors import NotFoundError
-from ..principal import Principal
+from ..identity import mask_id_number, normalise_text
+from ..principal import Principal, Role
 from ..providers.tables import Provider
+from .pipeline import mask_numbers
 from .schemas import ImportBatchOut, ImportError_
+from .sheets import read_sheet_payload, write_sheet_payload
+from .spec import normalise_header
 from .tables import ImportBatch
 
 _LIST_COLUMNS = (
@@ -101,9 +106,19 @@ async def get_batch(batch_id: UUID, viewer: Principal) -> ImportBatchOut:
 
 
 async def error_sheet(batch_id: UUID, viewer: Principal, secrets: Secrets) -> tuple[str, bytes]:
-    """(kind, decrypted sheet payload) for the batch's provider and the bureau only."""
+    """(kind, sheet payload) for the batch's provider and the bureau only.
+
+    The rows come back as the clerk wrote them (fix them, upload again) to the batch's own
+    provider and to a bureau-admin — an unmasking, so each download is audited. A
+    bureau-viewer reads and reports: its copy has ID numbers and phones masked.
+    """
     row = (
-        await _scoped(ImportBatch.select(ImportBatch.kind, ImportBatch.error_sheet), viewer)
+        await _scoped(
+            ImportBatch.select(
+                ImportBatch.kind, ImportBatch.error_sheet, ImportBatch.provider.code
+            ),
+            viewer,
+        )
         .where(ImportBatch.id == batch_id)
         .first()
     )
@@ -111,4 +126,37 @@ async def error_sheet(batch_id: UUID, viewer: Principal, secrets: Secrets) -> tu
         raise NotFoundError(NOT_FOUND)
     if not row["error_sheet"]:
         raise NotFoundError("该批次没有行错误，无错误表可下载 / this batch has no row errors")
-    return row["kind"], secrets.decrypt_blob(bytes(row["error_sheet"]), str(batch_id))
+    plain = secrets.decrypt_blob(bytes(row["error_sheet"]), str(batch_id))
+    if viewer.role is not Role.BUREAU_ADMIN and viewer.provider_code != row["provider.code"]:
+        return row["kind"], masked_sheet_payload(plain)
+    await audit.record(
+        viewer,
+        "import.error_sheet",
+        "import_batch",
+        batch_id,
+        {"id_numbers": "shown"},
+        provider_code=row["provider.code"],
+    )
+    return row["kind"], plain
+
+
+_SENSITIVE_HEADERS = {normalise_header(h) for h in ("证件号码", "id_number", "手机号码", "phone")}
+
+
+def masked_sheet_payload(plain: bytes) -> bytes:
+    """The same rows with the sensitive cells masked and numbers in the messages masked."""
+    items = read_sheet_payload(plain)
+    head = next(items)
+    sensitive = head.get("sensitive")
+    if sensitive is None:  # sheets recorded before the payload named its sensitive columns
+        sensitive = [
+            i for i, h in enumerate(head["header"]) if normalise_header(h) in _SENSITIVE_HEADERS
+        ]
+    lines = [head]
+    for item in items:
+        cells = list(item["cells"])
+        for index in sensitive:
+            if index < len(cells) and cells[index]:
+                cells[index] = mask_id_number(normalise_text(str(cells[index])))
+        lines.append({**item, "cells": cells, "error": mask_numbers(item["error"] or "")})
+    return write_sheet_payload(lines)

@@ -67,6 +67,12 @@ def read_sheet_payload(plain: bytes) -> Iterator[dict[str, Any]]:
             yield json.loads(line)
 
 
+def write_sheet_payload(items: list[dict[str, Any]]) -> bytes:
+    """The inverse of read_sheet_payload: zlib-compressed JSON lines."""
+    lines = b"".join(json.dumps(i, ensure_ascii=False).encode() + b"\n" for i in items)
+    return zlib.compress(lines, 6)
+
+
 def error_workbook(plain: bytes, title: str) -> bytes:
     """The rows as the clerk wrote them, each with its errors; fix them and upload again.
 

@@ -9,14 +9,16 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import Body, QueryParameter
 from litestar.response import Redirect, Template
 
 from ..auth import services as auth
 from ..auth.schemas import ApiKeyCreate
 from ..errors import DomainError
+from ..openapi_problems import html_response
 from ..principal import Role
 from ..providers.services import list_providers
+from ..web import RecordIdPath
 from .session import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -72,7 +74,16 @@ async def login_form(
     return _login_page(request.app.state.settings, safe_next(next))
 
 
-@post("/login", tags=["pages"], summary="Sign in: starts a server-side session", status_code=303)
+@post(
+    "/login",
+    tags=["pages"],
+    summary="Sign in: starts a server-side session",
+    status_code=303,
+    responses={
+        401: html_response("密钥无效或已吊销 / unknown or revoked key: the form again"),
+        403: html_response("表单已过期 / the form expired (CSRF): the form again"),
+    },
+)
 async def login(request: Request, data: Annotated[dict[str, str], FormBody]) -> Response[Any]:
     settings = request.app.state.settings
     cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
@@ -98,9 +109,12 @@ async def login(request: Request, data: Annotated[dict[str, str], FormBody]) -> 
 
 @post("/logout", tags=["pages"], summary="Sign out", status_code=303)
 async def logout(
-    request: Request, user: CurrentPageUser, data: Annotated[dict[str, str], FormBody]
+    request: Request,
+    user: CurrentPageUser,
+    # Optional: a script signed in by header has no form to send.
+    data: Annotated[dict[str, str] | None, FormBody] = None,
 ) -> Redirect:
-    check_csrf(user, data.get("csrf_token"))
+    check_csrf(user, (data or {}).get("csrf_token"))
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await auth.end_session(token, request.app.state.secrets)
@@ -168,7 +182,7 @@ async def keys_create(
     status_code=303,
 )
 async def keys_revoke(
-    key_id: FromPath[int], user: CurrentPageUser, data: Annotated[dict[str, str], FormBody]
+    key_id: RecordIdPath, user: CurrentPageUser, data: Annotated[dict[str, str], FormBody]
 ) -> Redirect:
     require_page_role(user, Role.BUREAU_ADMIN)
     check_csrf(user, data.get("csrf_token"))

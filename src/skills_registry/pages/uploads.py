@@ -16,23 +16,33 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import Body, FromPath
 from litestar.response import Stream, Template
 
 from ..certificates import printing
 from ..certificates import services as certificates
 from ..context import Context
-from ..errors import DomainError
+from ..errors import DomainError, RuleViolation
 from ..imports import services as imports
-from ..imports.pipeline import Limits, UploadTooLarge, run_import
+from ..imports.pipeline import (
+    Limits,
+    UploadTooLarge,
+    human_size,
+    run_import,
+    too_many_bytes_message,
+)
 from ..imports.sheets import error_workbook, template_csv, template_xlsx
 from ..imports.spec import ImportKind
+from ..openapi_problems import ALSO_MEDIA_TYPES, html_response
 from ..principal import Role
 from ..providers.services import list_providers
 from ..settings import Settings
+from ..web import error_page
 from .session import CurrentPageUser, PageUser, check_csrf, require_page_role
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv"  # Litestar adds `; charset=utf-8`
 SHOWN_ERRORS = 200
 UPLOADERS = (Role.BUREAU_ADMIN, Role.PROVIDER)
 ANYONE = (Role.BUREAU_ADMIN, Role.BUREAU_VIEWER, Role.PROVIDER)
@@ -60,6 +70,15 @@ def upload_pages(settings: Settings, kinds: Sequence[ImportKind]) -> list[Any]:
             raise NotFoundException("没有这种表格 / unknown sheet")
         return by_name[name]
 
+    def chosen_kind(name: str) -> ImportKind:
+        """The form's `kind`: a bad value is a field error, not a missing page."""
+        if name not in by_name:
+            raise RuleViolation.single(
+                "kind",
+                f"没有这种表格，可选：{'、'.join(by_name)} / unknown sheet: {', '.join(by_name)}",
+            )
+        return by_name[name]
+
     async def page_context(user: PageUser, **extra: Any) -> dict[str, Any]:
         providers = await list_providers(user.principal) if user.role is Role.BUREAU_ADMIN else []
         return {
@@ -68,7 +87,7 @@ def upload_pages(settings: Settings, kinds: Sequence[ImportKind]) -> list[Any]:
             "providers": providers,
             "batches": await imports.list_batches(user.principal, limit=20),
             "can_upload": user.role in UPLOADERS,
-            "max_mb": limits.max_bytes // (1024 * 1024),
+            "max_size": human_size(limits.max_bytes),
             "max_rows": limits.max_rows,
             "result": None,
             "error": None,
@@ -80,12 +99,20 @@ def upload_pages(settings: Settings, kinds: Sequence[ImportKind]) -> list[Any]:
         require_page_role(user, *ANYONE)
         return Template("pages/uploads.html", context=await page_context(user))
 
+    too_large = too_many_bytes_message(limits.max_bytes)
+
+    def body_too_large(_: Request, __: RequestEntityTooLarge) -> Response[Any]:
+        # Refused before the form is read: say the limit, as the API does.
+        return error_page(413, too_large)
+
     @post(
         "/uploads",
         tags=["pages"],
         summary="Upload a sheet from the page",
         status_code=200,
         request_max_body_size=limits.max_bytes + 64 * 1024,
+        exception_handlers={RequestEntityTooLarge: body_too_large},
+        responses={413: html_response("文件超出上传限制 / beyond the upload limits")},
     )
     async def upload_from_page(
         request: Request,
@@ -94,7 +121,7 @@ def upload_pages(settings: Settings, kinds: Sequence[ImportKind]) -> list[Any]:
     ) -> Template:
         require_page_role(user, *UPLOADERS)
         check_csrf(user, data.csrf_token)
-        kind = kind_of(data.kind)
+        kind = chosen_kind(data.kind)
         state = request.app.state
         ctx = Context(principal=user.principal, secrets=state.secrets, tz=state.settings.tz)
         try:
@@ -135,7 +162,13 @@ def upload_pages(settings: Settings, kinds: Sequence[ImportKind]) -> list[Any]:
             status_code=200 if result.status == "stored" else 422,
         )
 
-    @get("/uploads/templates/{name:str}", tags=["pages"], summary="Blank sheet from the page")
+    @get(
+        "/uploads/templates/{name:str}",
+        tags=["pages"],
+        summary="Blank sheet from the page (`<kind>.xlsx` or `<kind>.csv`)",
+        media_type=XLSX,
+        opt={ALSO_MEDIA_TYPES: [CSV]},
+    )
     async def template(name: FromPath[str], user: CurrentPageUser) -> Response[bytes]:
         require_page_role(user, *ANYONE)
         stem, _, extension = name.rpartition(".")
@@ -143,12 +176,15 @@ def upload_pages(settings: Settings, kinds: Sequence[ImportKind]) -> list[Any]:
         if extension == "xlsx":
             return Response(template_xlsx(kind), media_type=XLSX, headers=_attachment(name))
         if extension == "csv":
-            return Response(
-                template_csv(kind), media_type="text/csv; charset=utf-8", headers=_attachment(name)
-            )
+            return Response(template_csv(kind), media_type=CSV, headers=_attachment(name))
         raise NotFoundException("模板只有 .xlsx 和 .csv / templates are .xlsx or .csv")
 
-    @get("/uploads/{batch_id:uuid}/errors.xlsx", tags=["pages"], summary="Rows to fix")
+    @get(
+        "/uploads/{batch_id:uuid}/errors.xlsx",
+        tags=["pages"],
+        summary="Rows to fix",
+        media_type=XLSX,
+    )
     async def errors_sheet(
         request: Request, batch_id: FromPath[UUID], user: CurrentPageUser
     ) -> Response[bytes]:
@@ -160,7 +196,12 @@ def upload_pages(settings: Settings, kinds: Sequence[ImportKind]) -> list[Any]:
             headers=_attachment(f"{kind}-errors-{str(batch_id)[:8]}.xlsx"),
         )
 
-    @get("/uploads/{batch_id:uuid}/certificates.zip", tags=["pages"], summary="The batch's PDFs")
+    @get(
+        "/uploads/{batch_id:uuid}/certificates.zip",
+        tags=["pages"],
+        summary="The batch's PDFs",
+        media_type="application/zip",
+    )
     async def batch_pdfs(
         request: Request, batch_id: FromPath[UUID], user: CurrentPageUser
     ) -> Stream:

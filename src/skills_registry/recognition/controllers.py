@@ -8,7 +8,16 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from ..certificates.controllers import provide_signing
 from ..certificates.services import Signing
-from ..web import ADMIN, ANY_ROLE, WRITERS, CurrentPrincipal, ServiceContext, require
+from ..web import (
+    ADMIN,
+    ANY_ROLE,
+    WRITERS,
+    CurrentPrincipal,
+    Offset,
+    RecordIdPath,
+    ServiceContext,
+    require,
+)
 from . import services
 from .schemas import (
     PARTNERS,
@@ -85,7 +94,7 @@ class RecognitionController(Controller):
         partner: Annotated[str | None, QueryParameter()] = None,
         agreement: Annotated[str | None, QueryParameter()] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> list[RecognitionOut]:
         return await services.list_recognitions(
             principal,
@@ -98,7 +107,7 @@ class RecognitionController(Controller):
 
     @get("/{recognition_id:int}", guards=[require(*ANY_ROLE)], summary="One recognition record")
     async def show(
-        self, recognition_id: FromPath[int], principal: CurrentPrincipal
+        self, recognition_id: RecordIdPath, principal: CurrentPrincipal
     ) -> RecognitionOut:
         return await services.get(recognition_id, principal)
 
@@ -113,7 +122,7 @@ class RecognitionController(Controller):
     )
     async def decide(
         self,
-        recognition_id: FromPath[int],
+        recognition_id: RecordIdPath,
         data: JSONBody[DecisionRequest],
         ctx: ServiceContext,
         signing: RouteSigning,

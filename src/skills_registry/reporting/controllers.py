@@ -11,6 +11,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Stream, Template
 
 from ..districts import DISTRICTS
+from ..openapi_problems import problem_response
 from ..pages.session import CurrentPageUser, require_page_role
 from ..principal import Principal
 from ..web import ADMIN, ANY_ROLE, BUREAU, CurrentPrincipal, require
@@ -53,7 +54,9 @@ TableParam = Annotated[
 ]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV = "text/csv; charset=utf-8"
+# Litestar adds `; charset=utf-8` to every text/* type itself.
+CSV = "text/csv"
+NO_SUCH_PERIOD = {404: problem_response(404, "找不到规划期 / no such period")}
 
 
 def _tz(request: Request) -> ZoneInfo:
@@ -135,6 +138,7 @@ class ProgressController(Controller):
         guards=[require(*ANY_ROLE)],
         summary="Progress toward the plan's targets",
         description=COUNTING_RULES,
+        responses=NO_SUCH_PERIOD,
     )
     async def progress(
         self,
@@ -150,6 +154,7 @@ class ProgressController(Controller):
         guards=[require(*ANY_ROLE)],
         summary="Progress as .xlsx: 指标, 分项 and 证书清单 (masked ID numbers)",
         media_type=XLSX,
+        responses=NO_SUCH_PERIOD,
     )
     async def export_xlsx(
         self,
@@ -164,7 +169,8 @@ class ProgressController(Controller):
         "/export.csv",
         guards=[require(*ANY_ROLE)],
         summary="Progress as CSV (UTF-8 with BOM): the figures, or the certificate list",
-        media_type="text/csv",
+        media_type=CSV,
+        responses=NO_SUCH_PERIOD,
     )
     async def export_csv(
         self,
@@ -211,7 +217,12 @@ def _charts(data: ProgressOut) -> dict[str, Any]:
     }
 
 
-@get("/dashboard", tags=["pages"], summary="The bureau's progress dashboard (bureau roles)")
+@get(
+    "/dashboard",
+    tags=["pages"],
+    summary="The bureau's progress dashboard (bureau roles)",
+    responses=NO_SUCH_PERIOD,
+)
 async def dashboard(
     request: Request, user: CurrentPageUser, period: PeriodParam = None, as_of: AsOfParam = None
 ) -> Template:
@@ -232,7 +243,13 @@ async def dashboard(
     )
 
 
-@get("/dashboard/export.xlsx", tags=["pages"], summary="Dashboard figures as .xlsx")
+@get(
+    "/dashboard/export.xlsx",
+    tags=["pages"],
+    summary="Dashboard figures as .xlsx",
+    media_type=XLSX,
+    responses=NO_SUCH_PERIOD,
+)
 async def dashboard_xlsx(
     request: Request, user: CurrentPageUser, period: PeriodParam = None, as_of: AsOfParam = None
 ) -> Response[Any]:
@@ -241,7 +258,11 @@ async def dashboard_xlsx(
 
 
 @get(
-    "/dashboard/export.csv", tags=["pages"], summary="Dashboard figures or certificate list as CSV"
+    "/dashboard/export.csv",
+    tags=["pages"],
+    summary="Dashboard figures or certificate list as CSV",
+    media_type=CSV,
+    responses=NO_SUCH_PERIOD,
 )
 async def dashboard_csv(
     request: Request,

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from ..schema_base import Schema
+from ..schema_base import MAX_INT4, Schema
 
 IndicatorCode = str
 
@@ -16,7 +16,7 @@ class IndicatorTarget(Schema):
         description="certified_persons | advanced_certified_persons | trainings | migrant_worker_trainings",
         examples=["certified_persons"],
     )
-    target: int = Field(gt=0, examples=[80000])
+    target: int = Field(gt=0, le=MAX_INT4, examples=[80000])
     name: str | None = Field(
         default=None, max_length=200, description="default: the plan's wording"
     )

@@ -6,7 +6,7 @@ from uuid import UUID
 from litestar import Controller, Response, get, patch, post
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from ..web import ANY_ROLE, WRITERS, CurrentPrincipal, ServiceContext, require
+from ..web import ANY_ROLE, WRITERS, CurrentPrincipal, Offset, ServiceContext, require
 from . import services
 from .schemas import TraineeCreate, TraineeLookup, TraineeOut, TraineeRegistered, TraineeUpdate
 
@@ -34,7 +34,7 @@ class TraineeController(Controller):
         self,
         principal: CurrentPrincipal,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> list[TraineeOut]:
         return await services.list_trainees(principal, limit=limit, offset=offset)
 

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 from ..audit import services as audit
 from ..context import Context
-from ..database import write_transaction
+from ..database import retry_on_conflict, write_transaction
 from ..errors import ConflictError, NotFoundError, PermissionDeniedError, RuleViolation
 from ..identity import ID_TYPE_NAMES, IdDocumentError, IdType, parse_id_document
 from ..principal import Principal, Role
@@ -104,28 +104,35 @@ async def register(data: TraineeCreate, ctx: Context) -> TraineeRegistered:
     person = _person_from(data, ctx)
     index = ctx.secrets.id_number_index(person.document.index_material)
     now = datetime.now(UTC)
-    async with write_transaction():
-        existing = await Trainee.select().where(Trainee.id_index == index).first()
-        if existing is not None:
-            if not agrees(existing, person):
-                raise ConflictError(MISMATCH_MESSAGE)
-            created = False
-            trainee_id = existing["id"]
-        else:
-            inserted = await Trainee.insert(new_trainee_row(person, ctx, now))
-            trainee_id = inserted[0]["id"]
-            created = True
-            await audit.record(
-                actor,
-                "trainee.create",
-                "trainee",
-                trainee_id,
-                {"id_type": person.document.id_type.value, "id_number": person.document.masked},
-            )
-        if actor.provider_id is not None:
-            await link(actor.provider_id, trainee_id, now)
-            if not created:
-                await audit.record(actor, "trainee.link", "trainee", trainee_id)
+
+    async def create_or_link() -> tuple[UUID, bool]:
+        async with write_transaction():
+            existing = await Trainee.select().where(Trainee.id_index == index).first()
+            if existing is not None:
+                if not agrees(existing, person):
+                    raise ConflictError(MISMATCH_MESSAGE)
+                created = False
+                trainee_id = existing["id"]
+            else:
+                inserted = await Trainee.insert(new_trainee_row(person, ctx, now))
+                trainee_id = inserted[0]["id"]
+                created = True
+                await audit.record(
+                    actor,
+                    "trainee.create",
+                    "trainee",
+                    trainee_id,
+                    {"id_type": person.document.id_type.value, "id_number": person.document.masked},
+                )
+            if actor.provider_id is not None:
+                await link(actor.provider_id, trainee_id, now)
+                if not created:
+                    await audit.record(actor, "trainee.link", "trainee", trainee_id)
+        return trainee_id, created
+
+    # Two registrations of one new person at once: the loser's unique violation is run
+    # again and links to the winner's row.
+    trainee_id, created = await retry_on_conflict(create_or_link)
     row = await Trainee.select().where(Trainee.id == trainee_id).first()
     assert row is not None
     return TraineeRegistered(created=created, trainee=to_out(row))

@@ -19,6 +19,7 @@ from ..certificates.signing import InvalidTokenError, KeyStore
 from ..crypto import Secrets
 from ..database import is_sqlite
 from ..identity import IdDocumentError, parse_id_document
+from ..metrics import count_verification
 from ..schema_base import Schema
 from .cache import TimedCache
 from .log import VerificationLog
@@ -53,6 +54,7 @@ async def verify_token(
     signatures: TimedCache[dict[str, Any] | None] | None = None,
 ) -> Verdict:
     verdict = await _verdict(token, keys, tz, cache or TimedCache(0), signatures or TimedCache(0))
+    count_verification(verdict.status, channel)
     if log is not None:
         number = verdict.certificate.number if verdict.certificate else None
         await log.record(number, verdict.status, channel)
