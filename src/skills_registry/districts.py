@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .identity import normalise_text
 
 DISTRICTS: dict[str, str] = {
@@ -20,6 +22,7 @@ for _code, _name in DISTRICTS.items():
     _BY_SPELLING[_name.removesuffix("区")] = _code
 
 
+@lru_cache(maxsize=256)  # a sheet spells these few values the same way row after row
 def parse_district(value: str) -> str:
     """Return the district code, or raise ValueError with a clerk-readable message."""
     code = _BY_SPELLING.get(normalise_text(value))

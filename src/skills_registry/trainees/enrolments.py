@@ -14,7 +14,6 @@ says so and tells the clerk to ask the bureau).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -23,7 +22,7 @@ from uuid import UUID
 
 from ..audit import services as audit
 from ..errors import FieldError
-from ..identity import normalise_text
+from ..identity import collapse_spaces, normalise_text
 from ..imports.bulk import LOOKUP_CHUNK, chunks, fetch, in_list, insert_rows, new_uuids
 from ..imports.reader import cell_text
 from ..imports.spec import STORED, UNCHANGED, Column, ImportContext, ImportKind, Outcome, Row
@@ -175,10 +174,6 @@ def _plain(value: Any) -> str:
     return cell_text(value)
 
 
-def _clean_free_text(value: str) -> str:
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", value)).strip()
-
-
 class EnrolmentRows:
     """The enrolment sheet's RowHandler for one upload (see `skills_registry.imports`)."""
 
@@ -239,14 +234,14 @@ class EnrolmentRows:
             except ValueError as exc:
                 errors.append(FieldError("category", str(exc)))
         code = self._occupation(text, errors)
-        occupation_name = _clean_free_text(text("occupation_name"))
+        occupation_name = collapse_spaces(text("occupation_name"))
         if not occupation_name:
             errors.append(
                 FieldError("occupation_name", "职业名称不能为空 / occupation name is required")
             )
         elif len(occupation_name) > 100:
             errors.append(FieldError("occupation_name", "职业名称过长 / occupation name too long"))
-        trade = _clean_free_text(text("trade"))
+        trade = collapse_spaces(text("trade"))
         if len(trade) > 100:
             errors.append(FieldError("trade", "工种名称过长 / trade too long"))
         level = self._level(text("level"), code, errors)
@@ -397,7 +392,8 @@ class EnrolmentRows:
         existed = {index: person["id"] for index, person in people.items()}
         outcomes: list[Outcome | None] = [None] * len(rows)
         new_people: list[tuple[Any, ...]] = []
-        accepted: list[tuple[int, UUID, EnrolmentRow]] = []
+        # New people's ids are text (see new_uuids), known people's are UUIDs as read back.
+        accepted: list[tuple[int, UUID | str, EnrolmentRow]] = []
         fresh_ids = iter(new_uuids(len(rows)))
         for position, (_, value) in enumerate(rows):
             person = value.person
@@ -408,14 +404,14 @@ class EnrolmentRows:
                     continue
                 accepted.append((position, known["id"], value))
                 continue
-            trainee_id = next(fresh_ids)
+            new_id = next(fresh_ids)
             people[value.index] = {
-                "id": trainee_id,
+                "id": new_id,
                 "name": person.name,
                 "birth_date": person.birth_date,
             }
-            new_people.append(self._trainee_values(trainee_id, value))
-            accepted.append((position, trainee_id, value))
+            new_people.append(self._trainee_values(new_id, value))
+            accepted.append((position, new_id, value))
 
         await insert_rows(Trainee, _TRAINEE_COLUMNS_SQL, new_people)
         links = list(dict.fromkeys(trainee_id for _, trainee_id, _ in accepted))
@@ -490,7 +486,9 @@ class EnrolmentRows:
                 found[row["id_index"]] = row
         return found
 
-    async def _enrolments(self, trainee_ids: list[UUID]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    async def _enrolments(
+        self, trainee_ids: list[UUID | str]
+    ) -> dict[tuple[Any, ...], dict[str, Any]]:
         stored: dict[tuple[Any, ...], dict[str, Any]] = {}
         for part in chunks(trainee_ids, LOOKUP_CHUNK):
             rows = await fetch(
@@ -510,7 +508,7 @@ class EnrolmentRows:
                 stored[key] = row
         return stored
 
-    def _trainee_values(self, trainee_id: UUID, value: EnrolmentRow) -> tuple[Any, ...]:
+    def _trainee_values(self, trainee_id: UUID | str, value: EnrolmentRow) -> tuple[Any, ...]:
         person = value.person
         document = person.document
         return (
@@ -530,7 +528,7 @@ class EnrolmentRows:
             self.now,
         )
 
-    def _enrolment_values(self, trainee_id: UUID, value: EnrolmentRow) -> tuple[Any, ...]:
+    def _enrolment_values(self, trainee_id: UUID | str, value: EnrolmentRow) -> tuple[Any, ...]:
         return (
             self.provider_id,
             trainee_id,

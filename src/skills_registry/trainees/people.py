@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from typing_extensions import TypeIs
+
 from ..districts import parse_district
 from ..errors import FieldError
-from ..identity import IdDocument, IdDocumentError, normalise_text, parse_gender, parse_id_document
+from ..identity import (
+    IdDocument,
+    IdDocumentError,
+    collapse_spaces,
+    normalise_text,
+    parse_gender,
+    parse_id_document,
+)
 
 
 @dataclass(frozen=True)
@@ -24,22 +32,31 @@ class PersonInput:
 
 
 def normalise_name(value: str) -> str:
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", value)).strip()
+    return collapse_spaces(value)
 
 
 def same_name(a: str, b: str) -> bool:
     return normalise_name(a).casefold() == normalise_name(b).casefold()
 
 
+_LANDLINE = re.compile(r"\+?[\d-]{7,20}")
+
+
 def parse_phone(value: str) -> str:
     phone = normalise_text(value)
-    if re.fullmatch(r"1\d{10}", phone) and phone[1] in "3456789":
+    mobile_shaped = len(phone) == 11 and phone[0] == "1" and phone.isdigit()
+    if mobile_shaped and phone[1] in "3456789":
         return phone
-    if re.fullmatch(r"\+?[\d-]{7,20}", phone) and not re.fullmatch(r"1\d{10}", phone):
+    if _LANDLINE.fullmatch(phone) and not mobile_shaped:
         return phone
     raise ValueError(
         f"手机号码“{value}”格式不对，应为11位手机号 / phone should be an 11-digit mobile"
     )
+
+
+def _filled(value: str | None) -> TypeIs[str]:
+    # str.strip() removes the same spaces (full-width ones too) as normalise_text.
+    return bool(value and value.strip())
 
 
 def check_person(
@@ -64,9 +81,9 @@ def check_person(
         errors.append(FieldError("name", "姓名过长（最多100字）/ name too long"))
 
     document: IdDocument | None = None
-    if not id_type or not normalise_text(id_type):
+    if not _filled(id_type):
         errors.append(FieldError("id_type", "证件类型不能为空 / ID type is required"))
-    elif not id_number or not normalise_text(id_number):
+    elif not _filled(id_number):
         errors.append(FieldError("id_number", "证件号码不能为空 / ID number is required"))
     else:
         try:
@@ -75,7 +92,7 @@ def check_person(
             errors.append(FieldError(exc.field, exc.message))
 
     clean_gender: str | None = None
-    if gender and normalise_text(gender):
+    if _filled(gender):
         try:
             clean_gender = parse_gender(gender)
         except IdDocumentError as exc:
@@ -105,14 +122,14 @@ def check_person(
         )
 
     clean_district: str | None = None
-    if district and normalise_text(district):
+    if _filled(district):
         try:
             clean_district = parse_district(district)
         except ValueError as exc:
             errors.append(FieldError("district", str(exc)))
 
     clean_phone: str | None = None
-    if phone and normalise_text(phone):
+    if _filled(phone):
         try:
             clean_phone = parse_phone(phone)
         except ValueError as exc:
