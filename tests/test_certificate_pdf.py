@@ -7,7 +7,7 @@ import pytest
 
 from skills_registry.documents.certificate_pdf import CertificateView, UnrenderableText, render_pdf
 from skills_registry.documents.environment import check_environment
-from skills_registry.documents.fonts import CertificateFonts
+from skills_registry.documents.fonts import CertificateResources
 from tests.pdf_reading import pdf_fonts, pdf_page_count, pdf_qr_codes, pdf_text
 
 URL = (
@@ -94,8 +94,8 @@ def test_every_glyph_comes_from_the_certificate_font_cut_to_the_document() -> No
     assert "Électricien" in compact
 
 
-def test_the_renderer_fetches_nothing_but_its_fonts() -> None:
-    fetcher = CertificateFonts("证书")
+def test_the_renderer_fetches_nothing_but_its_fonts_and_qr() -> None:
+    fetcher = CertificateResources("证书", b"png")
     for url in ("file:///etc/passwd", "http://127.0.0.1/x.png", "data:text/plain,x"):
         with pytest.raises(ValueError, match="no external resources"):
             fetcher.fetch(url)

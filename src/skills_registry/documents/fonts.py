@@ -1,4 +1,5 @@
-"""Per-document subsets of Noto Serif CJK SC, served to WeasyPrint from memory.
+"""Per-document subsets of Noto Serif CJK SC (and the QR image), served to WeasyPrint
+from memory.
 
 WeasyPrint subsets the fonts it embeds itself, but it keeps glyph ids stable, so a
 65,000-glyph CJK face leaves tens of thousands of empty slots in every PDF (~130 KB a
@@ -17,8 +18,10 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from .environment import FontFace, check_environment
 
-# The template names these URLs in its @font-face rules; nothing else is ever fetched.
+# The template names these URLs in its @font-face rules and its QR image; nothing else is
+# ever fetched.
 FONT_URLS = {"regular": "certificate-font:regular", "bold": "certificate-font:bold"}
+QR_URL = "certificate-qr:png"
 
 
 @cache
@@ -38,23 +41,25 @@ def subset_face(face: FontFace, characters: set[str]) -> bytes:
     return bytes(subset.blob.data)
 
 
-class CertificateFonts(URLFetcher):
-    """Answers the template's font URLs with fonts cut to one document's characters.
+class CertificateResources(URLFetcher):
+    """Answers the template's font URLs with fonts cut to one document's characters, and
+    its QR URL with the document's QR image.
 
     Any other URL is refused, so a certificate can never make WeasyPrint read a file or
     reach the network.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, qr_png: bytes) -> None:
         super().__init__(allowed_protocols=[], fail_on_errors=True)
         regular, bold = check_environment()
         characters = set(text)
-        self._fonts = {
+        self._bodies = {
             FONT_URLS["regular"]: subset_face(regular, characters),
             FONT_URLS["bold"]: subset_face(bold, characters),
+            QR_URL: qr_png,
         }
 
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        if url not in self._fonts:
+        if url not in self._bodies:
             raise ValueError(f"certificates fetch no external resources: {url}")
-        return URLFetcherResponse(url, body=self._fonts[url])
+        return URLFetcherResponse(url, body=self._bodies[url])
