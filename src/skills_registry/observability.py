@@ -182,22 +182,20 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            duration_ms = round((time.perf_counter() - started) * 1000, 1)
-            path = route_path(scope, self.known_segments)
-            self.logger.info(
-                "%s %s %s (%.1f ms)",
-                method,
-                path,
-                status,
-                duration_ms,
-                extra={
-                    "method": method,
-                    "path": path,
-                    "status": status,
-                    "duration_ms": duration_ms,
-                },
-            )
+            if self.logger.isEnabledFor(logging.INFO):
+                self._log(method, route_path(scope, self.known_segments), status, started)
             current_request_id.reset(reset)
+
+    def _log(self, method: str, path: str, status: int, started: float) -> None:
+        duration_ms = round((time.perf_counter() - started) * 1000, 1)
+        self.logger.info(
+            "%s %s %s (%.1f ms)",
+            method,
+            path,
+            status,
+            duration_ms,
+            extra={"method": method, "path": path, "status": status, "duration_ms": duration_ms},
+        )
 
 
 def install_request_logging(app: Litestar) -> None:
