@@ -15,7 +15,7 @@ run: setup
 	@$(DEV_ENV) $(BIN)/skills-registry seed-demo
 	@key=$$($(DEV_ENV) $(BIN)/skills-registry keys create --role bureau-admin --label "make run (demo)" 2>/dev/null | tail -n 1); \
 	  echo ""; \
-	  echo "  skills-registry: http://$(HOST):$(PORT)/   API docs: http://$(HOST):$(PORT)/schema"; \
+	  echo "  skills-registry: http://$(HOST):$(PORT)/   OpenAPI: http://$(HOST):$(PORT)/schema/openapi.json"; \
 	  echo "  bureau-admin API key (shown once): $$key"; \
 	  echo ""
 	@$(DEV_ENV) $(BIN)/skills-registry serve --host $(HOST) --port $(PORT)
