@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 
+from skills_registry.documents import certificate_pdf
 from skills_registry.documents.certificate_pdf import CertificateView, UnrenderableText, render_pdf
 from skills_registry.documents.environment import check_environment
 from skills_registry.documents.fonts import CertificateResources
@@ -99,6 +100,18 @@ def test_the_renderer_fetches_nothing_but_its_fonts_and_qr() -> None:
     for url in ("file:///etc/passwd", "http://127.0.0.1/x.png", "data:text/plain,x"):
         with pytest.raises(ValueError, match="no external resources"):
             fetcher.fetch(url)
+
+
+def test_a_template_asking_for_another_resource_fails_as_an_ordinary_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # WeasyPrint's own error here is a BaseException: it would slip past every handler and
+    # leave a batch waiting on a dead worker.
+    page = certificate_pdf.render_html(VIEW)
+    with_logo = page.replace("</body>", '<img src="logo.png"></body>')
+    monkeypatch.setattr(certificate_pdf, "render_html", lambda *_: with_logo)
+    with pytest.raises(RuntimeError, match="asks for a resource"):
+        render_pdf(VIEW)
 
 
 def test_characters_the_font_lacks_are_refused() -> None:

@@ -14,6 +14,7 @@ from litestar import Litestar
 from litestar.stores.redis import RedisStore
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from skills_registry.app import create_app
 from skills_registry.settings import Settings
@@ -153,3 +154,27 @@ async def test_with_redis_down_pages_still_answer_and_the_match_check_is_refused
         refused = await client.post(MATCH, data={"id_number": "x"}, headers={"accept": "text/html"})
         assert refused.status_code == 503
         assert "暂不可用" in refused.text
+
+
+async def test_redis_failing_after_the_count_was_read_still_refuses_the_match_check(
+    app: Litestar,
+    settings: Settings,
+    redis_namespace: str,
+    redis_cleanup: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reading the budget worked, writing it back did not: the check must not run uncounted."""
+
+    async def cannot_write(*_: object, **__: object) -> None:
+        raise RedisConnectionError("connection lost")
+
+    monkeypatch.setattr(RedisStore, "set", cannot_write)
+    shared = settings.model_copy(
+        update={"redis_url": REDIS_URL, "redis_namespace": redis_namespace}
+    )
+    async with from_address(create_app(shared), "203.0.113.8") as client:
+        refused = await client.post(MATCH, data={"id_number": "x"}, headers={"accept": "text/html"})
+        assert refused.status_code == 503
+        assert "暂不可用" in refused.text
+        page = await client.get(PAGE, headers={"accept": "text/html"})
+        assert page.status_code == 200  # page views fail open, as when Redis is down

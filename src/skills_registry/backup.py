@@ -23,6 +23,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from . import __version__
 from .certificates.signing import CURRENT_FILE, KeyStore
@@ -50,6 +51,22 @@ def _postgres_url(settings: Settings) -> str:
     return settings.database_url.replace("postgres://", "postgresql://", 1)
 
 
+def _pg_tool_target(settings: Settings) -> tuple[str, dict[str, str]]:
+    """The URL for pg_dump/pg_restore's command line without its password, and the
+    environment that carries the password (a command line is readable by any local user)."""
+    parts = urlsplit(_postgres_url(settings))
+    env = dict(os.environ)
+    if parts.password is None:
+        return parts.geturl(), env
+    env["PGPASSWORD"] = unquote(parts.password)
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 literal goes back in brackets
+        host = f"[{host}]"
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}{host}{port}")), env
+
+
 def _tool(name: str) -> str:
     found = shutil.which(name)
     if found is None:
@@ -70,11 +87,13 @@ def _snapshot_sqlite(source: Path, target: Path) -> None:
 
 
 def _dump_postgres(settings: Settings, target: Path) -> None:
+    url, env = _pg_tool_target(settings)
     done = subprocess.run(  # noqa: S603 - our own settings, no shell
-        [_tool("pg_dump"), "--format=custom", f"--file={target}", _postgres_url(settings)],
+        [_tool("pg_dump"), "--format=custom", f"--file={target}", url],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if done.returncode != 0:
         raise BackupError(f"pg_dump failed: {done.stderr.strip()}")
@@ -101,6 +120,7 @@ def write_backup(settings: Settings, out: Path) -> Summary:
             "current": store.current_kid,
         }
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
         with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as archive:
             data = json.dumps(manifest, indent=2).encode()
             info = tarfile.TarInfo(MANIFEST)
@@ -154,8 +174,13 @@ def _extract(archive: tarfile.TarFile, name: str, target: Path) -> None:
 
 
 async def restore_backup(settings: Settings, source: Path) -> Summary:
-    """Into a new database and an empty KEYS_DIR (both from the settings); never over data."""
-    with tarfile.open(source, mode="r:gz") as archive:
+    """Into a new database and an empty KEYS_DIR (both from the settings); never over data.
+    The keys are unpacked and checked against the manifest before the database is written,
+    so a bad archive leaves nothing behind."""
+    with (
+        tarfile.open(source, mode="r:gz") as archive,
+        tempfile.TemporaryDirectory(prefix="sr-restore-") as folder,
+    ):
         manifest = _read_manifest(archive)
         engine = "sqlite" if settings.is_sqlite else "postgresql"
         if manifest["engine"] != engine:
@@ -165,6 +190,17 @@ async def restore_backup(settings: Settings, source: Path) -> Summary:
             )
         if not _keys_dir_is_empty(settings.keys_dir):
             raise BackupError(f"KEYS_DIR ({settings.keys_dir}) 已有密钥 / already holds keys")
+        keys = Path(folder) / "keys"
+        keys.mkdir(mode=0o700)
+        for member in archive.getmembers():
+            name = member.name.removeprefix(f"{KEYS_MEMBER}/")
+            if member.isfile() and member.name.startswith(f"{KEYS_MEMBER}/") and "/" not in name:
+                _extract(archive, member.name, keys / name)
+        store = KeyStore(keys)
+        if store.current_kid is None or store.current_kid != manifest["current"]:
+            raise BackupError(
+                "备份中的签名密钥与清单不符 / the backup's keys differ from its manifest"
+            )
         if settings.is_sqlite:
             target = settings.sqlite_path
             if target.exists():
@@ -174,31 +210,30 @@ async def restore_backup(settings: Settings, source: Path) -> Summary:
         else:
             if not await _postgres_is_empty(settings):
                 raise BackupError("目标数据库不是空的 / the target database is not empty")
-            with tempfile.TemporaryDirectory(prefix="sr-restore-") as folder:
-                dump = Path(folder) / "registry.pgdump"
-                _extract(archive, POSTGRES_MEMBER, dump)
-                # A one-off command-line run: blocking the loop here holds nothing up.
-                done = subprocess.run(  # noqa: S603, ASYNC221 - our own settings, no shell
-                    [
-                        _tool("pg_restore"),
-                        "--no-owner",
-                        "--exit-on-error",
-                        f"--dbname={_postgres_url(settings)}",
-                        str(dump),
-                    ],
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                )
-                if done.returncode != 0:
-                    raise BackupError(f"pg_restore failed: {done.stderr.strip()}")
+            dump = Path(folder) / "registry.pgdump"
+            _extract(archive, POSTGRES_MEMBER, dump)
+            url, env = _pg_tool_target(settings)
+            # A one-off command-line run: blocking the loop here holds nothing up.
+            done = subprocess.run(  # noqa: S603, ASYNC221 - our own settings, no shell
+                [
+                    _tool("pg_restore"),
+                    "--no-owner",
+                    "--exit-on-error",
+                    f"--dbname={url}",
+                    str(dump),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                env=env,
+            )
+            if done.returncode != 0:
+                raise BackupError(f"pg_restore failed: {done.stderr.strip()}")
         settings.keys_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(settings.keys_dir, 0o700)
-        for member in archive.getmembers():
-            name = member.name.removeprefix(f"{KEYS_MEMBER}/")
-            if member.isfile() and member.name.startswith(f"{KEYS_MEMBER}/") and "/" not in name:
-                _extract(archive, member.name, settings.keys_dir / name)
+        for path in sorted(keys.iterdir()):
+            fd = os.open(settings.keys_dir / path.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(path.read_bytes())
     store = KeyStore(settings.keys_dir)
-    if store.current_kid != manifest["current"]:
-        raise BackupError("恢复后的签名密钥与备份清单不符 / restored keys differ from the manifest")
     return Summary(engine, store.kids(), store.current_kid)

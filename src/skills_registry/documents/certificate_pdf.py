@@ -130,6 +130,7 @@ def render_html(view: CertificateView, lang: str = "zh") -> str:
 
 def render_pdf(view: CertificateView, lang: str = "zh") -> bytes:
     from weasyprint import HTML
+    from weasyprint.urls import FatalURLFetchingError
 
     check_environment()
     missing = missing_glyphs(
@@ -139,7 +140,12 @@ def render_pdf(view: CertificateView, lang: str = "zh") -> bytes:
         raise UnrenderableText(missing)
     page = render_html(view, lang)
     resources = CertificateResources(html.unescape(page), qr_png(view.verify_url))
-    document = HTML(string=page, base_url=str(TEMPLATES_DIR), url_fetcher=resources).render()
+    try:
+        document = HTML(string=page, base_url=str(TEMPLATES_DIR), url_fetcher=resources).render()
+    except FatalURLFetchingError as exc:
+        # A BaseException in WeasyPrint: it would pass every `except Exception`, kill a pool
+        # worker and leave its batch waiting forever. Only a template edit can cause it.
+        raise RuntimeError(f"the certificate template asks for a resource: {exc}") from None
     document.metadata.title = f"{view.kind} {view.number}"
     document.metadata.authors = [view.issuer_name]
     document.metadata.created = None

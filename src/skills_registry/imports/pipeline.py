@@ -377,7 +377,9 @@ async def _run_import(
             )
 
     try:
-        await retry_on_conflict(store_in_one_transaction)
+        # Uploads take turns (bulk_write_transaction), so one lost race is all there can be:
+        # a second conflict is the same error again, not worth re-reading the whole file for.
+        await retry_on_conflict(store_in_one_transaction, attempts=2)
     except _Rollback:
         result.status = "rejected"
         result.stored = result.unchanged = 0

@@ -18,7 +18,6 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from uuid import UUID
 
 from ..audit import services as audit
 from ..errors import FieldError
@@ -392,8 +391,9 @@ class EnrolmentRows:
         existed = {index: person["id"] for index, person in people.items()}
         outcomes: list[Outcome | None] = [None] * len(rows)
         new_people: list[tuple[Any, ...]] = []
-        # New people's ids are text (see new_uuids), known people's are UUIDs as read back.
-        accepted: list[tuple[int, UUID | str, EnrolmentRow]] = []
+        # Every id here is text: new ones from new_uuids, known ones read back and turned
+        # into text by _people and _enrolments, so any two compare as the database would.
+        accepted: list[tuple[int, str, EnrolmentRow]] = []
         fresh_ids = iter(new_uuids(len(rows)))
         for position, (_, value) in enumerate(rows):
             person = value.person
@@ -483,12 +483,10 @@ class EnrolmentRows:
                 part,
             )
             for row in rows:
-                found[row["id_index"]] = row
+                found[row["id_index"]] = {**row, "id": str(row["id"])}
         return found
 
-    async def _enrolments(
-        self, trainee_ids: list[UUID | str]
-    ) -> dict[tuple[Any, ...], dict[str, Any]]:
+    async def _enrolments(self, trainee_ids: list[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
         stored: dict[tuple[Any, ...], dict[str, Any]] = {}
         for part in chunks(trainee_ids, LOOKUP_CHUNK):
             rows = await fetch(
@@ -499,7 +497,7 @@ class EnrolmentRows:
             )
             for row in rows:
                 key = (
-                    row["trainee"],
+                    str(row["trainee"]),
                     row["occupation_code"],
                     row["trade"],
                     row["level"],
@@ -508,7 +506,7 @@ class EnrolmentRows:
                 stored[key] = row
         return stored
 
-    def _trainee_values(self, trainee_id: UUID | str, value: EnrolmentRow) -> tuple[Any, ...]:
+    def _trainee_values(self, trainee_id: str, value: EnrolmentRow) -> tuple[Any, ...]:
         person = value.person
         document = person.document
         return (
@@ -528,7 +526,7 @@ class EnrolmentRows:
             self.now,
         )
 
-    def _enrolment_values(self, trainee_id: UUID | str, value: EnrolmentRow) -> tuple[Any, ...]:
+    def _enrolment_values(self, trainee_id: str, value: EnrolmentRow) -> tuple[Any, ...]:
         return (
             self.provider_id,
             trainee_id,

@@ -39,12 +39,12 @@ def same_name(a: str, b: str) -> bool:
     return normalise_name(a).casefold() == normalise_name(b).casefold()
 
 
-_LANDLINE = re.compile(r"\+?[\d-]{7,20}")
+_LANDLINE = re.compile(r"\+?[0-9-]{7,20}")
 
 
 def parse_phone(value: str) -> str:
     phone = normalise_text(value)
-    mobile_shaped = len(phone) == 11 and phone[0] == "1" and phone.isdigit()
+    mobile_shaped = len(phone) == 11 and phone[0] == "1" and phone.isascii() and phone.isdigit()
     if mobile_shaped and phone[1] in "3456789":
         return phone
     if _LANDLINE.fullmatch(phone) and not mobile_shaped:

@@ -129,6 +129,9 @@ class PageViewLimit(RateLimitMiddleware):
             await super().set_cached_history(key, cache_object, store)
 
 
+MATCH_UNAVAILABLE = "核对功能暂不可用，请稍后再试 / the ID check is unavailable, try again shortly"
+
+
 class MatchLimit(RateLimitMiddleware):
     """The match check fails closed: without its budget it would be an unlimited oracle."""
 
@@ -137,9 +140,14 @@ class MatchLimit(RateLimitMiddleware):
             return await super().retrieve_cached_history(key, store)
         except RedisError as exc:
             logger.warning("rate-limit store unavailable: the match check is refused")
-            raise ServiceUnavailableException(
-                "核对功能暂不可用，请稍后再试 / the ID check is unavailable, try again shortly"
-            ) from exc
+            raise ServiceUnavailableException(MATCH_UNAVAILABLE) from exc
+
+    async def set_cached_history(self, key: str, cache_object: CacheObject, store: Store) -> None:
+        try:
+            await super().set_cached_history(key, cache_object, store)
+        except RedisError as exc:  # the check must not run uncounted
+            logger.warning("rate-limit store unavailable: the match check is refused")
+            raise ServiceUnavailableException(MATCH_UNAVAILABLE) from exc
 
 
 PAGE_LIMIT_STORE = "rate_limit_verify_page"
