@@ -56,7 +56,12 @@ def test_excel_scientific_notation_says_set_column_to_text() -> None:
     [
         (resident_id(born="19900230"), "不是有效日期"),
         (resident_id(born="20300101"), "不合理"),
-        ("1101051949123100", "18位"),
+        ("1101051949123100", "现为16位"),
+        # Arabic-Indic digits look like digits to Python but are not an ID number's.
+        (
+            "\u0661\u0661\u0660\u0661\u0660\u0665\u0661\u0669\u0664\u0669\u0661\u0662\u0663\u0661\u0660\u0660\u0662X",
+            "0-9",
+        ),
     ],
 )
 def test_bad_resident_ids(number: str, fragment: str) -> None:

@@ -137,7 +137,7 @@ def _birth_date(digits: str, today: date) -> date:
 def _excel_damage(number: str) -> bool:
     if "E" not in number:  # fast path: what Excel shows always has an exponent
         return False
-    return bool(re.fullmatch(r"\d(\.\d+)?E\+?\d+", number, re.IGNORECASE))
+    return bool(re.fullmatch(r"[0-9](\.[0-9]+)?E\+?[0-9]+", number, re.IGNORECASE))
 
 
 _EIGHTEEN_DIGITS = re.compile(r"[0-9]{17}[0-9X]")
@@ -145,10 +145,11 @@ _EIGHTEEN_DIGITS = re.compile(r"[0-9]{17}[0-9X]")
 
 def _check_18(number: str, today: date, label: str) -> tuple[date, str]:
     if not _EIGHTEEN_DIGITS.fullmatch(number):
+        found = "其中有0-9和末位X以外的字符" if len(number) == 18 else f"现为{len(number)}位"
         raise IdDocumentError(
             "id_number",
-            f"{label}号码应为18位：17位数字加1位数字或X（现为{len(number)}位）"
-            f" / {label} numbers have 17 digits and a check digit or X",
+            f"{label}号码应为18位：17位数字加1位数字或X（{found}）"
+            f" / {label} numbers have 17 digits (0-9) and a check digit or X",
         )
     expected = check_character(number[:17])
     if number[17] != expected:
@@ -232,8 +233,8 @@ def parse_id_document(
         return IdDocument(kind, clean, "CHN", born, gender)
 
     if kind is IdType.TW_TRAVEL_PERMIT:
-        old = re.fullmatch(r"(\d{10})[(\[]?([A-Z])[)\]]?", clean)
-        if re.fullmatch(r"\d{8}", clean):
+        old = re.fullmatch(r"([0-9]{10})[(\[]?([A-Z])[)\]]?", clean)
+        if re.fullmatch(r"[0-9]{8}", clean):
             return IdDocument(kind, clean, "CHN", None, None)
         if old:
             return IdDocument(kind, f"{old.group(1)}({old.group(2)})", "CHN", None, None)
@@ -244,7 +245,7 @@ def parse_id_document(
         )
 
     if kind is IdType.FOREIGN_PERMANENT_RESIDENCE:
-        if re.fullmatch(r"[A-Z]{3}\d{12}", clean):
+        if re.fullmatch(r"[A-Z]{3}[0-9]{12}", clean):
             return IdDocument(
                 kind, clean, parse_nationality(nationality) if nationality else "", None, None
             )
