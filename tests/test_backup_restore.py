@@ -4,10 +4,13 @@ signs in, and a person is still found by ID number (SECRET_KEY and the index sur
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import re
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,8 +18,9 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from skills_registry import database
+from skills_registry import backup, database
 from skills_registry.app import create_app
+from skills_registry.backup import BackupError, restore_backup, write_backup
 from skills_registry.certificates.signing import create_signing_key
 from skills_registry.principal import Role
 from skills_registry.settings import Settings
@@ -235,3 +239,35 @@ async def test_the_backup_command_round_trip_and_refusals(
     assert again.returncode == 1
     assert "already" in again.stderr, again.stderr
     await check_restored(restored, before)
+
+
+async def test_an_archive_whose_keys_differ_from_its_manifest_restores_nothing(
+    client: AsyncTestClient,
+    keys: Keys,
+    two_providers: tuple[str, str],
+    settings: Settings,
+    tmp_path: Path,
+    fresh_postgres: str | None,
+) -> None:
+    await issue_certificate(client, keys)
+    good = tmp_path / "good.tar.gz"
+    write_backup(settings, good)
+    bad = tmp_path / "bad.tar.gz"
+    with tarfile.open(good, "r:gz") as source, tarfile.open(bad, "w:gz") as target:
+        for member in source.getmembers():
+            data = source.extractfile(member)
+            if member.name == "MANIFEST.json" and data is not None:
+                manifest = {**json.loads(data.read()), "current": "some-other-key"}
+                raw = json.dumps(manifest).encode()
+                member.size, data = len(raw), io.BytesIO(raw)
+            target.addfile(member, data)
+    restored = restored_settings(tmp_path, fresh_postgres, tmp_path / "restored-keys")
+    with pytest.raises(BackupError, match="differ"):
+        await restore_backup(restored, bad)
+    assert not (tmp_path / "restored-keys").exists() or not any(
+        (tmp_path / "restored-keys").iterdir()
+    )
+    if restored.is_sqlite:
+        assert not restored.sqlite_path.exists()
+    else:
+        assert await backup._postgres_is_empty(restored)
