@@ -324,7 +324,7 @@ def main() -> None:
         f"\n\nLoad average at the end: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
         "(1 / 5 / 15 min; other work on the machine slows wall-clock figures). "
         f"Machine speed: a 10-million-step Python loop took {speed_before:.2f} s before and "
-        f"{reference_loop_s():.2f} s after (~0.9 s on a good hour here)."
+        f"{reference_loop_s():.2f} s after."
     )
     print()
     print(report)
