@@ -49,7 +49,8 @@ from .trainees.enrolments import ENROLMENT_IMPORT
 from .verification.cache import TimedCache
 from .verification.controllers import VERIFICATION_API, VERIFICATION_HANDLERS
 from .verification.log import VerificationLog
-from .verification.pages import rate_limit_stores, verification_pages
+from .verification.pages import verification_pages
+from .verification.rate_limits import rate_limit_stores
 from .web import (
     EXCEPTION_HANDLERS,
     ApiKeyAuthMiddleware,

@@ -15,7 +15,6 @@ from uuid import UUID
 
 from pydantic import Field
 
-from .audit import services as audit
 from .certificates import services as certificates
 from .certificates.schemas import SKILL_LEVEL
 from .certificates.services import Issuer, Signing, issue_many, validate_row
@@ -26,7 +25,7 @@ from .occupations import CERTIFICATE_LEVELS, catalogue, level_name
 from .providers.tables import Provider
 from .schema_base import Schema
 from .trainees.people import PersonInput, check_person
-from .trainees.services import MISMATCH_MESSAGE, agrees, link, new_trainee_row
+from .trainees.services import MISMATCH_MESSAGE, agrees, insert_trainee, link
 from .trainees.tables import ProviderLink, Trainee
 
 
@@ -107,15 +106,7 @@ async def resolve_holder(
                 " / no person is registered with that ID number: register them first",
             )
         else:
-            inserted = await Trainee.insert(new_trainee_row(person, ctx, now))
-            trainee_id = inserted[0]["id"]
-            await audit.record(
-                actor,
-                "trainee.create",
-                "trainee",
-                trainee_id,
-                {"id_type": person.document.id_type.value, "id_number": person.document.masked},
-            )
+            trainee_id = await insert_trainee(person, ctx, now, actor)
     for provider_id in link_to:
         await link(provider_id, trainee_id, now)
     return trainee_id
@@ -138,16 +129,7 @@ async def person_for_row(
             f"证件号码 {person.document.masked} 的人员尚未登记，请先登记该人员"
             " / no person is registered with that ID number: register them first",
         )
-    inserted = await Trainee.insert(new_trainee_row(person, ctx, datetime.now(UTC)))
-    trainee_id: UUID = inserted[0]["id"]
-    await audit.record(
-        ctx.principal,
-        "trainee.create",
-        "trainee",
-        trainee_id,
-        {"id_type": person.document.id_type.value, "id_number": person.document.masked},
-    )
-    return trainee_id, None
+    return await insert_trainee(person, ctx, datetime.now(UTC), ctx.principal), None
 
 
 async def load_issuer(provider_id: int) -> Issuer:

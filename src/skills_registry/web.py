@@ -39,6 +39,8 @@ from .schema_base import MAX_RECORD_ID, NUL_MESSAGE
 logger = logging.getLogger("skills_registry")
 
 PROBLEM_JSON = "application/problem+json"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv"  # Litestar adds `; charset=utf-8` to every text/* type itself
 # What a 503 asks clients to wait: about as long as a database restart or fail-over takes.
 RETRY_AFTER_S = 5
 
@@ -203,10 +205,6 @@ def handle_http_exception(request: Request, exc: HTTPException) -> Response[Any]
     return response
 
 
-def _is_database_down(exc: BaseException) -> bool:
-    return is_unavailable_error(exc)
-
-
 def _is_integrity_error(exc: BaseException) -> bool:
     if isinstance(exc, sqlite3.IntegrityError):
         return True
@@ -232,7 +230,7 @@ def handle_unexpected(request: Request, exc: Exception) -> Response[dict[str, An
         return problem(
             409, "与已登记的记录冲突（重复或引用不存在）/ conflicts with a stored record"
         )
-    if _is_database_down(exc):
+    if is_unavailable_error(exc):
         logger.warning("database unavailable on %s: %s", _route(request), type(exc).__name__)
         return problem(
             503, "数据库暂不可用，请稍后重试 / the database is unavailable, try again shortly"

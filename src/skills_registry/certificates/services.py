@@ -51,7 +51,7 @@ from ..principal import Principal, Role
 from ..providers.tables import Provider, ProviderScope
 from ..sequences.services import next_value
 from ..trainees.people import PersonInput, check_person
-from ..trainees.services import MISMATCH_MESSAGE, agrees, link, new_trainee_row
+from ..trainees.services import MISMATCH_MESSAGE, agrees, insert_trainee, link
 from ..trainees.tables import ProviderLink, Trainee
 from . import numbering
 from .schemas import (
@@ -688,19 +688,8 @@ async def _store(
     now = datetime.now(UTC)
     if trainee is None:
         assert new_person is not None
-        inserted = await Trainee.insert(new_trainee_row(new_person, ctx, now))
-        trainee_id = inserted[0]["id"]
-        await audit.record(
-            actor,
-            "trainee.create",
-            "trainee",
-            trainee_id,
-            {
-                "id_type": new_person.document.id_type.value,
-                "id_number": new_person.document.masked,
-                "via": "certificate",
-            },
-            provider_code=issuer.code,
+        trainee_id = await insert_trainee(
+            new_person, ctx, now, actor, provider_code=issuer.code, via="certificate"
         )
         trainee = await Trainee.select().where(Trainee.id == trainee_id).first()
         assert trainee is not None

@@ -19,7 +19,17 @@ from litestar.params import FromPath, MultipartBody, QueryParameter
 
 from ..openapi_problems import problem_response
 from ..settings import Settings
-from ..web import ANY_ROLE, WRITERS, CurrentPrincipal, Offset, ServiceContext, problem, require
+from ..web import (
+    ANY_ROLE,
+    CSV,
+    WRITERS,
+    XLSX,
+    CurrentPrincipal,
+    Offset,
+    ServiceContext,
+    problem,
+    require,
+)
 from . import services
 from .pipeline import Limits, UploadTooLarge, run_import, too_many_bytes_message
 from .schemas import ImportBatchOut, result_model
@@ -28,9 +38,6 @@ from .spec import ImportKind
 
 logger = logging.getLogger("skills_registry.imports")
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Litestar adds `; charset=utf-8` to every text/* type itself.
-CSV = "text/csv"
 # Room for the multipart envelope around a file of exactly MAX_UPLOAD_BYTES.
 MULTIPART_SLACK = 64 * 1024
 

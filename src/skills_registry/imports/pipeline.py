@@ -425,8 +425,8 @@ async def _tune_connection() -> None:
 
 def _too_many_bytes(limit: int) -> str:
     return (
-        f"文件超过上传上限 {_human(limit)}（MAX_UPLOAD_BYTES = {limit} 字节），请分成几个文件上传"
-        f" / the file is larger than the upload limit of {_human(limit)} (MAX_UPLOAD_BYTES = {limit} bytes): split it"
+        f"文件超过上传上限 {human_size(limit)}（MAX_UPLOAD_BYTES = {limit} 字节），请分成几个文件上传"
+        f" / the file is larger than the upload limit of {human_size(limit)} (MAX_UPLOAD_BYTES = {limit} bytes): split it"
     )
 
 
@@ -441,17 +441,13 @@ def _too_many_rows(limit: int) -> str:
     )
 
 
-def _human(size: int) -> str:
+def human_size(size: int) -> str:
+    """A limit as the clerk's page states it (`64 MB`, `3.90625 KB`), never `0 MB`."""
     if size >= 1 << 20:
         return f"{size / (1 << 20):g} MB"
     if size >= 1 << 10:
         return f"{size / (1 << 10):g} KB"
     return f"{size} B"
-
-
-def human_size(size: int) -> str:
-    """A limit as the clerk's page states it (`64 MB`, `3.90625 KB`), never `0 MB`."""
-    return _human(size)
 
 
 def _total_hint(file_format: str, lines: int, estimate: int | None, header_row: int) -> int | None:

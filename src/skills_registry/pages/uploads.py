@@ -38,11 +38,9 @@ from ..openapi_problems import ALSO_MEDIA_TYPES, html_response
 from ..principal import Role
 from ..providers.services import list_providers
 from ..settings import Settings
-from ..web import error_page
+from ..web import CSV, XLSX, error_page
 from .session import CurrentPageUser, PageUser, check_csrf, require_page_role
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-CSV = "text/csv"  # Litestar adds `; charset=utf-8`
 SHOWN_ERRORS = 200
 UPLOADERS = (Role.BUREAU_ADMIN, Role.PROVIDER)
 ANYONE = (Role.BUREAU_ADMIN, Role.BUREAU_VIEWER, Role.PROVIDER)

@@ -14,7 +14,7 @@ from ..districts import DISTRICTS
 from ..openapi_problems import problem_response
 from ..pages.session import CurrentPageUser, require_page_role
 from ..principal import Principal
-from ..web import ADMIN, ANY_ROLE, BUREAU, CurrentPrincipal, require
+from ..web import ADMIN, ANY_ROLE, BUREAU, CSV, XLSX, CurrentPrincipal, require
 from . import exports, services, svg
 from .schemas import PeriodCreate, PeriodDetail, ProgressOut
 
@@ -53,9 +53,6 @@ TableParam = Annotated[
     ),
 ]
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Litestar adds `; charset=utf-8` to every text/* type itself.
-CSV = "text/csv"
 NO_SUCH_PERIOD = {404: problem_response(404, "找不到规划期 / no such period")}
 
 

@@ -39,6 +39,27 @@ def to_out(row: dict[str, Any]) -> TraineeOut:
     )
 
 
+async def insert_trainee(
+    person: PersonInput,
+    ctx: Context,
+    now: datetime,
+    actor: Principal,
+    *,
+    provider_code: str | None = None,
+    via: str | None = None,
+) -> UUID:
+    """A new person's row and its `trainee.create` audit event (ID number masked)."""
+    inserted = await Trainee.insert(new_trainee_row(person, ctx, now))
+    trainee_id: UUID = inserted[0]["id"]
+    details = {"id_type": person.document.id_type.value, "id_number": person.document.masked}
+    if via is not None:
+        details["via"] = via
+    await audit.record(
+        actor, "trainee.create", "trainee", trainee_id, details, provider_code=provider_code
+    )
+    return trainee_id
+
+
 def new_trainee_row(person: PersonInput, ctx: Context, now: datetime) -> Trainee:
     index = ctx.secrets.id_number_index(person.document.index_material)
     return Trainee(
@@ -114,16 +135,8 @@ async def register(data: TraineeCreate, ctx: Context) -> TraineeRegistered:
                 created = False
                 trainee_id = existing["id"]
             else:
-                inserted = await Trainee.insert(new_trainee_row(person, ctx, now))
-                trainee_id = inserted[0]["id"]
+                trainee_id = await insert_trainee(person, ctx, now, actor)
                 created = True
-                await audit.record(
-                    actor,
-                    "trainee.create",
-                    "trainee",
-                    trainee_id,
-                    {"id_type": person.document.id_type.value, "id_number": person.document.masked},
-                )
             if actor.provider_id is not None:
                 await link(actor.provider_id, trainee_id, now)
                 if not created:
