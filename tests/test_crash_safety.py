@@ -38,6 +38,7 @@ from tests.factories import credit_code
 from tests.servers import cli, start_server
 
 WRITE_WAIT_S = 30.0
+WORKER_EXIT_S = 10.0
 # SQLite shows no uncommitted writes to another connection, only its write lock: the kill
 # lands this long after the upload's transaction has been seen holding it, in a file big
 # enough (about 5 s here, 2,000-row chunks) for that to be well inside the writing.
@@ -114,6 +115,39 @@ async def _wait_until_mid_write(settings: Settings, upload: asyncio.Task[httpx.R
     pytest.fail(f"the upload's write transaction was not seen within {WRITE_WAIT_S:.0f} s")
 
 
+def _import_workers(parent: int) -> list[int]:
+    """The row-checking worker processes (imports.worker) started by `parent`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except OSError:  # gone meanwhile
+            continue
+        if ppid == parent and b"skills_registry.imports.worker" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited (whoever adopted it reaps it)
+
+
+def _all_ended(pids: list[int]) -> bool:
+    deadline = time.monotonic() + WORKER_EXIT_S
+    while any(_running(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def _sheet(directory: Path, rows: int) -> bytes:
     """A school's enrolment export of `rows` people (bench.data: title row, Chinese headers)."""
     return write_csv(directory / "enrolments.csv", rows).read_bytes()
@@ -141,6 +175,7 @@ async def test_sigkill_mid_upload_leaves_nothing_and_the_retry_stores_every_row(
         upload = asyncio.create_task(_upload(server.base, key, sheet))
         started = time.monotonic()
         evidence = await _wait_until_mid_write(settings, upload)
+        workers = _import_workers(server.process.pid)
         killed_after = time.monotonic() - started
         server.kill()
         with pytest.raises(httpx.TransportError):
@@ -148,6 +183,9 @@ async def test_sigkill_mid_upload_leaves_nothing_and_the_retry_stores_every_row(
     finally:
         server.kill()
     print(f"killed {killed_after:.2f} s into the upload ({evidence})")
+    # A file this large is checked in a worker process, which must not outlive the server.
+    assert len(workers) == 1
+    assert await asyncio.to_thread(_all_ended, workers), "the import worker outlived the server"
     if settings.is_sqlite:
         assert _sqlite_integrity(settings.sqlite_path) == "ok"
 

@@ -96,7 +96,7 @@ async def resolve_holder(
         index = ctx.secrets.id_number_index(person.document.index_material)
         existing = await Trainee.select().where(Trainee.id_index == index).first()
         if existing is not None:
-            if not agrees(existing, person):
+            if not agrees(existing, person.name, person.birth_date):
                 raise ConflictError(MISMATCH_MESSAGE)
             trainee_id = existing["id"]
         elif not create:
@@ -120,7 +120,7 @@ async def person_for_row(
     index = ctx.secrets.id_number_index(person.document.index_material)
     existing = await Trainee.select().where(Trainee.id_index == index).first()
     if existing is not None:
-        if not agrees(existing, person):
+        if not agrees(existing, person.name, person.birth_date):
             return None, FieldError("name", MISMATCH_MESSAGE)
         return existing["id"], None
     if not create:

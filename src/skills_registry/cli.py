@@ -246,7 +246,7 @@ def run_upload(kind_name: str, path: str, provider_code: str, mode: str) -> None
     settings = _settings()
     _activate(settings)
     ctx = Context(principal=CLI_PRINCIPAL, secrets=Secrets(settings.secret_key), tz=settings.tz)
-    limits = Limits(max_bytes=settings.max_upload_bytes, max_rows=settings.max_upload_rows)
+    limits = Limits.from_settings(settings)
     console = Console(stderr=True)
     with (
         open(path, "rb") as file,

@@ -32,6 +32,11 @@ class Secrets:
     def __init__(self, secret_key: str) -> None:
         self._secret_key = secret_key
 
+    def __reduce__(self) -> tuple[type[Secrets], tuple[str]]:
+        # Pickled only into an upload's row-checking worker, over a pipe to our own child
+        # (imports.worker); the derived keys and ciphers are rebuilt there.
+        return (Secrets, (self._secret_key,))
+
     @cached_property
     def _encryption_key(self) -> bytes:
         return _derive(self._secret_key, "id-number-encryption-v1")

@@ -651,7 +651,7 @@ async def _holder(
     assert row.person is not None
     index = ctx.secrets.id_number_index(row.person.document.index_material)
     existing = await Trainee.select().where(Trainee.id_index == index).first()
-    if existing is not None and not agrees(existing, row.person):
+    if existing is not None and not agrees(existing, row.person.name, row.person.birth_date):
         raise CertificateConflict("name", MISMATCH_MESSAGE)
     return existing, row.person
 

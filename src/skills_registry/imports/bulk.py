@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
+from functools import lru_cache
+from itertools import chain
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -22,7 +24,7 @@ from piccolo.table import Table
 from ..database import current_engine
 
 MAX_ARGUMENTS = 32_000
-LOOKUP_CHUNK = 1_000
+LOOKUP_CHUNK = 2_000  # an upload chunk's people in one look-up
 PG_EXECUTEMANY_ROWS = 10_000
 
 T = TypeVar("T")
@@ -115,20 +117,25 @@ async def _insert_postgres(
 def _for_sqlite(rows: Sequence[Sequence[Any]]) -> list[Any]:
     """The statement's arguments, with UUIDs, dates and datetimes converted here as Piccolo's
     adapters would: sqlite3 calls adapters while holding the GIL, which would keep the next
-    chunk's checking from running while SQLite writes this one. Column by column, each
-    distinct date converted once."""
-    columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
-    for j, column in enumerate(columns):
-        sample = next((v for v in column if v is not None), None)
+    chunk's checking from running while SQLite writes this one. Flattened first, then
+    converted column by column through strided slices, each distinct value once."""
+    flat = list(chain.from_iterable(rows))
+    width = len(rows[0])
+    for j in range(width):
+        sample = rows[0][j]
+        if sample is None:
+            sample = next((v for v in flat[j::width] if v is not None), None)
         if isinstance(sample, UUID):
             texts: dict[Any, str] = {}
-            columns[j] = [
-                None if v is None else texts.get(v) or _uuid_text(v, texts) for v in column
+            flat[j::width] = [
+                None if v is None else texts.get(v) or _uuid_text(v, texts) for v in flat[j::width]
             ]
         elif isinstance(sample, date):
             seen: dict[Any, str] = {}
-            columns[j] = [None if v is None else seen.get(v) or _date_text(v, seen) for v in column]
-    return [value for row in zip(*columns, strict=True) for value in row]
+            flat[j::width] = [
+                None if v is None else seen.get(v) or _date_text(v, seen) for v in flat[j::width]
+            ]
+    return flat
 
 
 def _uuid_text(value: Any, seen: dict[Any, str]) -> str:
@@ -166,17 +173,22 @@ async def insert_rows(
     if engine_type != "sqlite":
         await _insert_postgres(table, columns, rows, on_conflict_do_nothing)
         return
-    width = len(columns)
-    per_statement = max(1, MAX_ARGUMENTS // width)
+    _, connection = _transaction_connection()
+    conflict = tuple(on_conflict_do_nothing) if on_conflict_do_nothing else None
+    for part in chunks(rows, max(1, MAX_ARGUMENTS // len(columns))):
+        sql = _sqlite_insert(table._meta.tablename, tuple(columns), len(part), conflict)
+        cursor = await connection.execute(sql, _for_sqlite(part))
+        await cursor.close()
+
+
+@lru_cache(maxsize=64)
+def _sqlite_insert(
+    table: str, columns: tuple[str, ...], count: int, on_conflict_do_nothing: tuple[str, ...] | None
+) -> str:
+    """A multi-row INSERT of `count` rows; an upload repeats a few shapes many times."""
     names = ", ".join(f'"{c}"' for c in columns)
-    one = "(" + ", ".join(["{}"] * width) + ")"
+    one = "(" + ", ".join(["?"] * len(columns)) + ")"
     suffix = ""
     if on_conflict_do_nothing:
         suffix = f" ON CONFLICT ({', '.join(on_conflict_do_nothing)}) DO NOTHING"
-    for part in chunks(rows, per_statement):
-        sql = (
-            f'INSERT INTO "{table._meta.tablename}" ({names}) VALUES '  # noqa: S608
-            + ", ".join([one] * len(part))
-            + suffix
-        )
-        await execute(sql, _for_sqlite(part))
+    return f'INSERT INTO "{table}" ({names}) VALUES ' + ", ".join([one] * count) + suffix  # noqa: S608

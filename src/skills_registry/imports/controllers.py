@@ -63,7 +63,7 @@ def import_route_handlers(settings: Settings, kinds: Sequence[ImportKind]) -> li
 
 
 def _kind_handlers(settings: Settings, kind: ImportKind) -> list[HTTPRouteHandler]:
-    limits = Limits(max_bytes=settings.max_upload_bytes, max_rows=settings.max_upload_rows)
+    limits = Limits.from_settings(settings)
     answer = result_model(kind.name, kind.details_key)
     too_large = too_many_bytes_message(limits.max_bytes)
 

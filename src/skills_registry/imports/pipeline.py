@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import operator
 import re
 import sys
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 from uuid import UUID, uuid4
 
 from ..audit import services as audit
@@ -24,8 +23,22 @@ from ..principal import Role
 from ..providers.tables import Provider
 from .bulk import execute
 from .reader import Cell, FileError, cell_text, is_blank, open_rows, scan, sniff
-from .spec import ImportContext, ImportKind, Mode, Outcome, Row, RowHandler, normalise_header
+from .spec import (
+    ImportContext,
+    ImportKind,
+    Mode,
+    Outcome,
+    RowHandler,
+    WorkerRowHandler,
+    duplicate_row,
+    normalise_header,
+    row_maker,
+)
 from .tables import ImportBatch
+from .worker import CheckWorker
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 MAX_LISTED_ERRORS = 1000
 CHUNK_ROWS = 2000
@@ -47,6 +60,17 @@ class UploadTooLarge(DomainError):
 class Limits:
     max_bytes: int
     max_rows: int
+    # Files expected to hold at least this many rows are checked in a worker process
+    # (kinds with `check_in_worker`): below it, starting one costs more than it saves.
+    worker_min_rows: int = 5000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Limits:
+        return cls(
+            max_bytes=settings.max_upload_bytes,
+            max_rows=settings.max_upload_rows,
+            worker_min_rows=settings.import_worker_min_rows,
+        )
 
 
 @dataclass
@@ -340,6 +364,7 @@ async def _run_import(
     run = _Run(kind, header, mode, result)
     result.warnings = list(header.warnings)
     attempts = 0
+    use_worker = kind.check_in_worker and (total_hint or 0) >= limits.worker_min_rows
 
     async def store_in_one_transaction() -> None:
         nonlocal run, rows, attempts
@@ -348,12 +373,22 @@ async def _run_import(
             rows = _rows_after_header(upload, file_format, header.row)
             result.restart(header.warnings)
             run = _Run(kind, header, mode, result)
+        worker = await CheckWorker.start() if use_worker else None
+        finished = False
+        try:
+            await store_attempt(worker)
+            finished = True
+        finally:
+            if worker is not None:
+                await worker.close(finished=finished)
+
+    async def store_attempt(worker: CheckWorker | None) -> None:
         # One upload at a time (across app servers too): uploads over the same people
         # would otherwise race on the same unique keys.
         async with bulk_write_transaction(BULK_WRITER):
             await _tune_connection()
             handler = await kind.open(ImportContext(ctx, provider, batch_id, mode))
-            await _check_and_store(run, handler, rows, limits, progress, total_hint)
+            await _check_and_store(run, handler, rows, limits, progress, total_hint, worker)
             result.warnings.extend(w for w in handler.warnings() if w not in result.warnings)
             result.errors = _sorted_errors(run)
             if result.rejected and (mode == "all" or not (result.stored or result.unchanged)):
@@ -456,6 +491,21 @@ def _total_hint(file_format: str, lines: int, estimate: int | None, header_row: 
     return None if estimate is None else max(estimate - header_row, 0)
 
 
+def _numbered_rows(
+    rows: Iterator[list[Cell]], header_row: int, limits: Limits, result: ImportResult
+) -> Iterator[tuple[int, list[Cell]]]:
+    """The data rows with their Excel numbers, blank ones skipped, counted and capped."""
+    number = header_row
+    for cells in rows:
+        number += 1
+        if is_blank(cells):
+            continue
+        result.rows += 1
+        if result.rows > limits.max_rows:
+            raise UploadTooLarge(_too_many_rows(limits.max_rows))
+        yield number, cells
+
+
 async def _check_and_store(
     run: _Run,
     handler: RowHandler[Any],
@@ -463,26 +513,35 @@ async def _check_and_store(
     limits: Limits,
     progress: Progress | None,
     total_hint: int | None,
+    worker: CheckWorker | None = None,
 ) -> None:
     """Check rows and store them in chunks, one chunk in flight while the next is checked.
 
     Storing waits on the database (asyncpg's socket, aiosqlite's thread, both without the
     GIL), so checking chunk n+1 overlaps storing chunk n; chunks are still stored one after
-    another, in file order, so a chunk sees everything stored before it.
+    another, in file order, so a chunk sees everything stored before it. With a `worker`,
+    the checks run in that process and this one only reads and stores.
     """
     result = run.result
-    positions = run.header.positions
     # The database driver's thread needs the GIL for a moment around each statement; with
     # the default 5 ms switch interval it waits behind the checking loop for most of that.
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL_S))
-    keys = [key for _, key in positions]
-    last_position = max(i for i, _ in positions)
-    pick = _picker([i for i, _ in positions])
+    numbered = _numbered_rows(rows, run.header.row, limits, result)
     pending: list[tuple[int, Any]] = []
     in_flight: tuple[list[tuple[int, Any]], asyncio.Future[Sequence[Outcome]]] | None = None
-    number = run.header.row
-    since_yield = 0
+
+    def accept(number: int, value: Any, errors: list[FieldError]) -> None:
+        if errors or value is None:
+            run.reject(number, errors)
+            return
+        key = handler.key(value)
+        first = run.seen.get(key)
+        if first is not None:
+            run.reject(number, [duplicate_row(first)])
+            return
+        run.seen[key] = number
+        pending.append((number, value))
 
     async def settle() -> None:
         nonlocal in_flight
@@ -493,46 +552,39 @@ async def _check_and_store(
             if progress:
                 progress(result.rows, total_hint)
 
+    async def store_pending() -> None:
+        nonlocal in_flight, pending
+        await settle()
+        in_flight = (pending, asyncio.ensure_future(handler.store(pending)))
+        pending = []
+
     try:
-        for cells in rows:
-            number += 1
-            if is_blank(cells):
-                continue
-            result.rows += 1
-            if result.rows > limits.max_rows:
-                raise UploadTooLarge(_too_many_rows(limits.max_rows))
-            if len(cells) > last_position:
-                row = Row(number, dict(zip(keys, pick(cells), strict=True)))
-            else:  # a short row (trailing empty cells left out)
-                width = len(cells)
-                row = Row(number, {key: cells[i] if i < width else None for i, key in positions})
-            value, errors = handler.check(row)
-            if errors or value is None:
-                run.reject(number, errors)
-            else:
-                key = handler.key(value)
-                first = run.seen.get(key)
-                if first is not None:
-                    run.reject(
-                        number,
-                        [
-                            FieldError(
-                                "",
-                                f"与第{first}行重复（同一人同一培训），请删除其中一行 / duplicates row {first}",
-                            )
-                        ],
-                    )
-                else:
-                    run.seen[key] = number
+        if worker is not None:
+            checker = cast(WorkerRowHandler[Any], handler).worker_checker()
+            async for checked in worker.checked_chunks(
+                checker, run.header.positions, numbered, CHUNK_ROWS
+            ):
+                for number, value, errors in checked:  # duplicates found by the worker
+                    if errors or value is None:
+                        run.reject(number, errors)
+                        continue
                     pending.append((number, value))
-            if len(pending) >= CHUNK_ROWS:
-                await settle()
-                in_flight = (pending, asyncio.ensure_future(handler.store(pending)))
-                pending = []
-            since_yield += 1
-            if in_flight is not None and since_yield >= YIELD_EVERY:
-                since_yield = 0
-                await asyncio.sleep(0)  # let the chunk in flight take its next step
+                    if len(pending) >= CHUNK_ROWS:
+                        await store_pending()
+            result.warnings.extend(w for w in worker.warnings if w not in result.warnings)
+        else:
+            make_row = row_maker(run.header.positions)
+            check = handler.check
+            since_yield = 0
+            for number, cells in numbered:
+                value, errors = check(make_row(number, cells))
+                accept(number, value, errors)
+                if len(pending) >= CHUNK_ROWS:
+                    await store_pending()
+                since_yield += 1
+                if in_flight is not None and since_yield >= YIELD_EVERY:
+                    since_yield = 0
+                    await asyncio.sleep(0)  # let the chunk in flight take its next step
         await settle()
         if pending:
             run.apply(pending, await handler.store(pending))
@@ -548,13 +600,6 @@ async def _check_and_store(
         raise FileError(
             "文件只有表头，没有数据行，请填写后再上传 / the file has a header but no data rows"
         )
-
-
-def _picker(indexes: list[int]) -> Callable[[list[Cell]], Sequence[Cell]]:
-    if len(indexes) == 1:
-        only = indexes[0]
-        return lambda cells: (cells[only],)
-    return operator.itemgetter(*indexes)
 
 
 def _sorted_errors(run: _Run) -> list[RowError]:

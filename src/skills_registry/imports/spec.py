@@ -5,6 +5,7 @@ See the package docstring (`skills_registry.imports`) for the whole interface.
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
@@ -83,6 +84,31 @@ _DATE_PATTERNS = (
 _EXCEL_EPOCH = date(1899, 12, 30)
 
 
+def row_maker(positions: Sequence[tuple[int, str]]) -> Callable[[int, Sequence[Cell]], Row]:
+    """Turns a line of cells into a Row keyed by column, given the header's (cell index, key)."""
+    keys = [key for _, key in positions]
+    indexes = [index for index, _ in positions]
+    last = max(indexes)
+    pick = operator.itemgetter(*indexes)
+
+    def make(number: int, cells: Sequence[Cell]) -> Row:
+        if len(cells) > last:
+            picked = pick(cells)
+            if len(indexes) == 1:
+                picked = (picked,)
+            return Row(number, dict(zip(keys, picked, strict=True)))
+        width = len(cells)  # a short row (trailing empty cells left out)
+        return Row(number, {key: cells[i] if i < width else None for i, key in positions})
+
+    return make
+
+
+def duplicate_row(first: int) -> FieldError:
+    return FieldError(
+        "", f"与第{first}行重复（同一人同一培训），请删除其中一行 / duplicates row {first}"
+    )
+
+
 def parse_date(value: Cell) -> date | None:
     if value is None:
         return None
@@ -143,6 +169,19 @@ class ImportContext:
     mode: Mode
 
 
+class RowChecker(Protocol, Generic[T]):
+    """The database-free half of a RowHandler, when it can check rows in a worker process
+    (`ImportKind.check_in_worker`): it is pickled into the worker, and so are its values
+    and errors on the way back, so keep them plain (tuples, strings, dates). `check`,
+    `key` and `warnings` mean what they mean on RowHandler."""
+
+    def check(self, row: Row) -> tuple[T | None, list[FieldError]]: ...
+
+    def key(self, value: T) -> Hashable: ...
+
+    def warnings(self) -> list[str]: ...
+
+
 class RowHandler(Protocol, Generic[T]):
     """A domain's side of one upload (made by `ImportKind.open` inside the transaction)."""
 
@@ -167,6 +206,14 @@ class RowHandler(Protocol, Generic[T]):
         ...
 
 
+class WorkerRowHandler(RowHandler[T], Protocol):
+    """A RowHandler whose checks can run in a worker process (see RowChecker)."""
+
+    def worker_checker(self) -> RowChecker[T]:
+        """A checker equal to `check` (which the pipeline then does not call)."""
+        ...
+
+
 @dataclass(frozen=True)
 class ImportKind:
     """A sheet the pipeline accepts: `POST /api/v1/imports/{name}` and its templates."""
@@ -177,6 +224,9 @@ class ImportKind:
     open: Callable[[ImportContext], Awaitable[RowHandler[Any]]]
     details_key: str | None = None  # answer lists [{"row": r, **Outcome.detail}] under this key
     example_rows: tuple[tuple[str, ...], ...] = ()  # for the templates (none by default)
+    # Large files are checked in a worker process beside the one storing them; `open` must
+    # then return a WorkerRowHandler.
+    check_in_worker: bool = False
 
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)

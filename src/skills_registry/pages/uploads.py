@@ -61,7 +61,7 @@ def _attachment(name: str) -> dict[str, str]:
 
 def upload_pages(settings: Settings, kinds: Sequence[ImportKind]) -> list[Any]:
     by_name = {kind.name: kind for kind in kinds}
-    limits = Limits(max_bytes=settings.max_upload_bytes, max_rows=settings.max_upload_rows)
+    limits = Limits.from_settings(settings)
 
     def kind_of(name: str) -> ImportKind:
         if name not in by_name:

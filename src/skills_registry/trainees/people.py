@@ -19,6 +19,8 @@ from ..identity import (
     parse_id_document,
 )
 
+CATEGORIES: tuple[str, ...] = ("农民工", "就业困难人员", "高校毕业生", "企业职工", "其他")
+
 
 @dataclass(frozen=True)
 class PersonInput:

@@ -7,9 +7,9 @@ from uuid import UUID
 from pydantic import Field
 
 from ..schema_base import Schema
+from .people import CATEGORIES as CATEGORIES
 
 Category = Literal["农民工", "就业困难人员", "高校毕业生", "企业职工", "其他"]
-CATEGORIES: tuple[str, ...] = ("农民工", "就业困难人员", "高校毕业生", "企业职工", "其他")
 
 
 class TraineeCreate(Schema):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -79,13 +79,11 @@ def new_trainee_row(person: PersonInput, ctx: Context, now: datetime) -> Trainee
     )
 
 
-def agrees(existing: dict[str, Any], person: PersonInput) -> bool:
+def agrees(existing: dict[str, Any], name: str, birth_date: date | None) -> bool:
     """A provider may link to a stored person only when name and birth date agree."""
-    if not same_name(existing["name"], person.name):
+    if not same_name(existing["name"], name):
         return False
-    return not (
-        existing["birth_date"] and person.birth_date and existing["birth_date"] != person.birth_date
-    )
+    return not (existing["birth_date"] and birth_date and existing["birth_date"] != birth_date)
 
 
 async def link(provider_id: int, trainee_id: UUID, now: datetime) -> None:
@@ -130,7 +128,7 @@ async def register(data: TraineeCreate, ctx: Context) -> TraineeRegistered:
         async with write_transaction():
             existing = await Trainee.select().where(Trainee.id_index == index).first()
             if existing is not None:
-                if not agrees(existing, person):
+                if not agrees(existing, person.name, person.birth_date):
                     raise ConflictError(MISMATCH_MESSAGE)
                 created = False
                 trainee_id = existing["id"]
