@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from skills_registry.trainees.enrolments import ENROLMENT_IMPORT, open_enrolment
 from skills_registry.trainees.tables import Enrolment, ProviderLink, Trainee
 from tests.conftest import add_provider
 from tests.import_worker_faults import FAILING_ROW, DyingChecker, RaisingChecker
-from tests.upload_files import csv_bytes, row
+from tests.upload_files import csv_bytes, row, xlsx_bytes
 
 IN_WORKER = pipeline.Limits(max_bytes=10**7, max_rows=10**5, worker_min_rows=1)
 IN_SERVER = pipeline.Limits(max_bytes=10**7, max_rows=10**5, worker_min_rows=10**9)
@@ -51,6 +52,17 @@ def _sheet() -> bytes:
     rows[14] = _line(14, start="2024年6月3日", level="三级/高级工")
     rows[20:20] = [[""] * 14]  # a blank line still counts in Excel's numbering
     return csv_bytes(rows, encoding="gbk")
+
+
+def _workbook() -> bytes:
+    """The same kind of list from Excel: date cells, numbers, a title row above the header."""
+    rows: list[list[Any]] = [
+        _line(n, start=date(2024, 5, 1 + n % 20), end=date(2024, 7, 31), level=3) for n in range(30)
+    ]
+    rows[3] = _line(3, start=date(2024, 8, 1), end=date(2024, 7, 31))  # ends before it starts
+    rows[5] = _line(4, start=date(2024, 5, 5), end=date(2024, 7, 31), level=3)  # row 6 again
+    rows[9] = [None] * 14
+    return xlsx_bytes(rows, above=[["2024年第二期培训名单"]])
 
 
 def _context(settings: Settings) -> Context:
@@ -166,6 +178,48 @@ async def test_the_worker_answers_and_stores_as_the_server_process_does(
         assert numbers[number] == (person["name"], person["phone"])
     for worker in counted_workers:
         assert worker.returncode is not None  # every worker has ended
+
+
+async def test_a_workbook_is_read_and_checked_by_the_worker_as_by_the_server(
+    settings: Settings, providers: None, tmp_path: Path, counted_workers: list[CheckWorker]
+) -> None:
+    path = tmp_path / "名单.xlsx"
+    path.write_bytes(_workbook())
+    in_worker = await _upload(settings, path, "PA", "valid_only", IN_WORKER)
+    assert len(counted_workers) == 1
+    in_server = await _upload(settings, path, "PC", "valid_only", IN_SERVER)
+    assert len(counted_workers) == 1
+    assert _answer(in_worker) == _answer(in_server)
+    assert (in_worker.rows, in_worker.stored) == (29, 27)
+    # Title row 1, header row 2: the list's 4th and 6th rows are Excel rows 6 and 8.
+    assert [(e.row, e.column) for e in in_worker.errors] == [(6, "培训结束日期"), (8, None)]
+    assert "duplicates row 7" in in_worker.errors[1].message
+    assert await _enrolments("PA") == await _enrolments("PC")
+
+
+@pytest.mark.parametrize("limits", [IN_WORKER, IN_SERVER], ids=["worker", "server"])
+async def test_row_limit_and_a_file_broken_half_way_store_nothing(
+    settings: Settings, providers: None, tmp_path: Path, limits: pipeline.Limits
+) -> None:
+    path = tmp_path / "名单.csv"
+    path.write_bytes(csv_bytes([_line(n) for n in range(30)]))
+    with pytest.raises(pipeline.UploadTooLarge, match="MAX_UPLOAD_ROWS = 25"):
+        await _upload(settings, path, "PA", "valid_only", replace(limits, max_rows=25))
+
+    # A cell far beyond any real one (the csv module's field limit) 20 rows down.
+    rows = [_line(n) for n in range(30)]
+    rows[20] = _line(20, name="陈" * 200_000)
+    path.write_bytes(csv_bytes(rows))
+    broken = await _upload(settings, path, "PA", "valid_only", limits)
+    assert broken.status == "rejected"
+    assert [(e.row, e.column) for e in broken.errors] == [(None, None)]
+    assert "CSV格式有误" in broken.errors[0].message
+    assert await Trainee.count() == 0
+    assert await Enrolment.count() == 0
+    assert [b["status"] for b in await ImportBatch.select(ImportBatch.status)] == [
+        "rejected",
+        "rejected",
+    ]
 
 
 def _failing_kind(checker: Any) -> Any:

@@ -22,7 +22,18 @@ from ..metrics import count_import
 from ..principal import Role
 from ..providers.tables import Provider
 from .bulk import execute
-from .reader import Cell, FileError, cell_text, is_blank, open_rows, scan, sniff
+from .reader import (
+    Cell,
+    FileError,
+    FileFormat,
+    cell_text,
+    is_blank,
+    numbered_rows,
+    open_rows,
+    rows_after,
+    scan,
+    sniff,
+)
 from .spec import (
     ImportContext,
     ImportKind,
@@ -35,7 +46,7 @@ from .spec import (
     row_maker,
 )
 from .tables import ImportBatch
-from .worker import CheckWorker
+from .worker import CheckWorker, TooManyRows
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -370,7 +381,7 @@ async def _run_import(
         nonlocal run, rows, attempts
         attempts += 1
         if attempts > 1:  # lost a race to another writer: read the file again from the top
-            rows = _rows_after_header(upload, file_format, header.row)
+            rows = rows_after(upload, file_format, header.row)
             result.restart(header.warnings)
             run = _Run(kind, header, mode, result)
         worker = await CheckWorker.start() if use_worker else None
@@ -388,7 +399,8 @@ async def _run_import(
         async with bulk_write_transaction(BULK_WRITER):
             await _tune_connection()
             handler = await kind.open(ImportContext(ctx, provider, batch_id, mode))
-            await _check_and_store(run, handler, rows, limits, progress, total_hint, worker)
+            source = _Upload(upload, file_format, rows)
+            await _check_and_store(run, handler, source, limits, progress, total_hint, worker)
             result.warnings.extend(w for w in handler.warnings() if w not in result.warnings)
             result.errors = _sorted_errors(run)
             if result.rejected and (mode == "all" or not (result.stored or result.unchanged)):
@@ -441,15 +453,6 @@ async def _run_import(
     return result
 
 
-def _rows_after_header(
-    upload: IO[bytes], file_format: Any, header_row: int
-) -> Iterator[list[Cell]]:
-    rows, _ = open_rows(upload, file_format)
-    for _ in range(header_row):
-        next(rows, None)
-    return rows
-
-
 async def _tune_connection() -> None:
     """SQLite: a page cache big enough for a large upload's index pages (per connection;
     the connection is closed with the transaction). Random keys (UUIDs, keyed hashes) thrash
@@ -491,25 +494,17 @@ def _total_hint(file_format: str, lines: int, estimate: int | None, header_row: 
     return None if estimate is None else max(estimate - header_row, 0)
 
 
-def _numbered_rows(
-    rows: Iterator[list[Cell]], header_row: int, limits: Limits, result: ImportResult
-) -> Iterator[tuple[int, list[Cell]]]:
-    """The data rows with their Excel numbers, blank ones skipped, counted and capped."""
-    number = header_row
-    for cells in rows:
-        number += 1
-        if is_blank(cells):
-            continue
-        result.rows += 1
-        if result.rows > limits.max_rows:
-            raise UploadTooLarge(_too_many_rows(limits.max_rows))
-        yield number, cells
+@dataclass(frozen=True)
+class _Upload:
+    file: IO[bytes]
+    file_format: FileFormat
+    rows: Iterator[list[Cell]]  # below the header
 
 
 async def _check_and_store(
     run: _Run,
     handler: RowHandler[Any],
-    rows: Iterator[list[Cell]],
+    upload: _Upload,
     limits: Limits,
     progress: Progress | None,
     total_hint: int | None,
@@ -520,28 +515,16 @@ async def _check_and_store(
     Storing waits on the database (asyncpg's socket, aiosqlite's thread, both without the
     GIL), so checking chunk n+1 overlaps storing chunk n; chunks are still stored one after
     another, in file order, so a chunk sees everything stored before it. With a `worker`,
-    the checks run in that process and this one only reads and stores.
+    that process reads the file and checks its rows (finding duplicates too); this one only
+    stores.
     """
     result = run.result
     # The database driver's thread needs the GIL for a moment around each statement; with
     # the default 5 ms switch interval it waits behind the checking loop for most of that.
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(min(switch_interval, SWITCH_INTERVAL_S))
-    numbered = _numbered_rows(rows, run.header.row, limits, result)
     pending: list[tuple[int, Any]] = []
     in_flight: tuple[list[tuple[int, Any]], asyncio.Future[Sequence[Outcome]]] | None = None
-
-    def accept(number: int, value: Any, errors: list[FieldError]) -> None:
-        if errors or value is None:
-            run.reject(number, errors)
-            return
-        key = handler.key(value)
-        first = run.seen.get(key)
-        if first is not None:
-            run.reject(number, [duplicate_row(first)])
-            return
-        run.seen[key] = number
-        pending.append((number, value))
 
     async def settle() -> None:
         nonlocal in_flight
@@ -561,26 +544,46 @@ async def _check_and_store(
     try:
         if worker is not None:
             checker = cast(WorkerRowHandler[Any], handler).worker_checker()
-            async for checked in worker.checked_chunks(
-                checker, run.header.positions, numbered, CHUNK_ROWS
-            ):
-                for number, value, errors in checked:  # duplicates found by the worker
-                    if errors or value is None:
-                        run.reject(number, errors)
-                        continue
-                    pending.append((number, value))
-                    if len(pending) >= CHUNK_ROWS:
-                        await store_pending()
+            chunks = worker.checked_chunks(
+                checker,
+                run.header.positions,
+                upload.file,
+                upload.file_format,
+                header_row=run.header.row,
+                max_rows=limits.max_rows,
+                chunk_rows=CHUNK_ROWS,
+            )
+            try:
+                async for checked in chunks:
+                    result.rows = worker.rows
+                    for number, value, errors in checked:
+                        if errors or value is None:
+                            run.reject(number, errors)
+                            continue
+                        pending.append((number, value))
+                        if len(pending) >= CHUNK_ROWS:
+                            await store_pending()
+            except TooManyRows as exc:
+                raise UploadTooLarge(_too_many_rows(exc.limit)) from None
+            result.rows = worker.rows
             result.warnings.extend(w for w in worker.warnings if w not in result.warnings)
         else:
             make_row = row_maker(run.header.positions)
-            check = handler.check
+            check, key, seen = handler.check, handler.key, run.seen
             since_yield = 0
-            for number, cells in numbered:
+            for number, cells in numbered_rows(upload.rows, run.header.row):
+                result.rows += 1
+                if result.rows > limits.max_rows:
+                    raise UploadTooLarge(_too_many_rows(limits.max_rows))
                 value, errors = check(make_row(number, cells))
-                accept(number, value, errors)
-                if len(pending) >= CHUNK_ROWS:
-                    await store_pending()
+                if errors or value is None:
+                    run.reject(number, errors)
+                elif (first := seen.setdefault(key(value), number)) != number:
+                    run.reject(number, [duplicate_row(first)])
+                else:
+                    pending.append((number, value))
+                    if len(pending) >= CHUNK_ROWS:
+                        await store_pending()
                 since_yield += 1
                 if in_flight is not None and since_yield >= YIELD_EVERY:
                     since_yield = 0

@@ -141,8 +141,9 @@ def _csv_rows(file: IO[bytes], encoding: str) -> Iterator[list[Cell]]:
     except csv.Error as exc:
         raise FileError(f"CSV格式有误：{exc} / malformed CSV: {exc}") from None
     finally:
-        if direct:
-            text.detach()  # the caller owns (and closes) the file
+        # The caller owns (and closes) the file; a reader dropped half-way may outlive it.
+        if direct and not file.closed:
+            text.detach()
 
 
 def _xlsx_rows(file: IO[bytes]) -> tuple[Iterator[list[Cell]], int | None]:
@@ -179,6 +180,23 @@ def open_rows(file: IO[bytes], file_format: FileFormat) -> tuple[Iterator[list[C
         return _xlsx_rows(file)
     encoding = detect_encoding(file)
     return _csv_rows(file, encoding), None
+
+
+def rows_after(file: IO[bytes], file_format: FileFormat, header_row: int) -> Iterator[list[Cell]]:
+    """The rows below the header, read from the top again."""
+    rows, _ = open_rows(file, file_format)
+    for _ in range(header_row):
+        next(rows, None)
+    return rows
+
+
+def numbered_rows(rows: Iterator[list[Cell]], header_row: int) -> Iterator[tuple[int, list[Cell]]]:
+    """The data rows below the header with their Excel numbers, blank ones skipped."""
+    number = header_row
+    for cells in rows:
+        number += 1
+        if not is_blank(cells):
+            yield number, cells
 
 
 def cell_text(value: Cell) -> str:
