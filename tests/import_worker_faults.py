@@ -34,3 +34,11 @@ class DyingChecker(RaisingChecker):
         if row.number == FAILING_ROW:
             os._exit(9)
         return row.number, []
+
+
+class EnvironmentChecker(RaisingChecker):
+    """Answers every row with the names of the server settings the worker can see."""
+
+    def check(self, row: Row) -> tuple[Any, list[FieldError]]:
+        seen = sorted(name for name in os.environ if name.startswith("SKILLS_REGISTRY_"))
+        return None, [FieldError("", "environment: " + ",".join(seen))]

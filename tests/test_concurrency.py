@@ -204,11 +204,13 @@ async def test_simultaneous_overlapping_uploads_store_the_union_once(
     assert sum(a.json()["stored"] for a in answers) == len(enrolled)
 
 
+@pytest.mark.parametrize("worker_min_rows", [1, 10**9], ids=["checked-in-worker", "in-server"])
 async def test_an_upload_that_loses_a_race_is_run_again_from_the_top(
-    app: Litestar, settings: Settings, tmp_path: Path
+    app: Litestar, settings: Settings, tmp_path: Path, worker_min_rows: int
 ) -> None:
     """A unique violation half-way (a person registered by another request a moment ago)
-    rolls the attempt back and runs the whole file again, counting from zero."""
+    rolls the attempt back and runs the whole file again, counting from zero (with a new
+    worker process when the file is checked in one)."""
     await add_provider("PA", scope=[(ELECTRICIAN, 1)])
     stores = 0
 
@@ -239,7 +241,9 @@ async def test_an_upload_that_loses_a_race_is_run_again_from_the_top(
             ctx=ctx,
             provider_code="PA",
             mode="all",
-            limits=pipeline.Limits(max_bytes=10**7, max_rows=10**5),
+            limits=pipeline.Limits(
+                max_bytes=10**7, max_rows=10**5, worker_min_rows=worker_min_rows
+            ),
         )
     assert stores == 4  # two chunks lost, two stored
     assert (result.status, result.rows, result.stored, result.unchanged) == (

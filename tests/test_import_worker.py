@@ -7,7 +7,6 @@ fails the upload cleanly (nothing stored, no process left behind).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -19,15 +18,20 @@ from litestar import Litestar
 from skills_registry.context import Context
 from skills_registry.crypto import Secrets
 from skills_registry.imports import pipeline
-from skills_registry.imports.spec import ImportContext, Outcome
+from skills_registry.imports.spec import ImportContext
 from skills_registry.imports.tables import ImportBatch
-from skills_registry.imports.worker import CheckWorker, WorkerFailed
+from skills_registry.imports.worker import CheckWorker
 from skills_registry.principal import CLI_PRINCIPAL
 from skills_registry.settings import Settings
 from skills_registry.trainees.enrolments import ENROLMENT_IMPORT, open_enrolment_rows
 from skills_registry.trainees.tables import Enrolment, ProviderLink, Trainee
 from tests.conftest import add_provider
-from tests.import_worker_faults import FAILING_ROW, DyingChecker, RaisingChecker
+from tests.import_worker_faults import (
+    FAILING_ROW,
+    DyingChecker,
+    EnvironmentChecker,
+    RaisingChecker,
+)
 from tests.upload_files import csv_bytes, row, xlsx_bytes
 
 IN_WORKER = pipeline.Limits(max_bytes=10**7, max_rows=10**5, worker_min_rows=1)
@@ -129,8 +133,14 @@ def counted_workers(monkeypatch: pytest.MonkeyPatch) -> list[CheckWorker]:
 
 
 async def test_the_worker_answers_and_stores_as_the_server_process_does(
-    settings: Settings, providers: None, tmp_path: Path, counted_workers: list[CheckWorker]
+    settings: Settings,
+    providers: None,
+    tmp_path: Path,
+    counted_workers: list[CheckWorker],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Chunks of 7 rows: answers stream back in many messages, a duplicate spans two.
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 7)
     path = tmp_path / "名单.csv"
     path.write_bytes(_sheet())
 
@@ -222,22 +232,23 @@ async def test_row_limit_and_a_file_broken_half_way_store_nothing(
     ]
 
 
-def _failing_kind(checker: Any) -> Any:
+def _kind_checked_by(checker: Any) -> Any:
     async def open_with_checker(ictx: ImportContext) -> Any:
         handler = await open_enrolment_rows(ictx)
         handler.worker_checker = lambda: checker  # type: ignore[method-assign]
-
-        async def store(rows: Sequence[tuple[int, Any]]) -> Sequence[Outcome]:
-            raise AssertionError("nothing reaches the store when the first chunk fails")
-
-        handler.store = store  # type: ignore[method-assign]
         return handler
 
     return replace(ENROLMENT_IMPORT, open=open_with_checker)
 
 
+@pytest.fixture
+def faults_importable(monkeypatch: pytest.MonkeyPatch, repo_root: Path) -> None:
+    """The worker imports tests.import_worker_faults by name: put the repository on its path."""
+    monkeypatch.setenv("PYTHONPATH", str(repo_root))
+
+
 @pytest.mark.parametrize(
-    ("checker", "said"),
+    ("checker", "logged"),
     [
         (RaisingChecker(), f"RuntimeError: checker bug on row {FAILING_ROW}"),
         (DyingChecker(), "the row-checking worker stopped (exit code 9)"),
@@ -247,17 +258,46 @@ def _failing_kind(checker: Any) -> Any:
 async def test_a_failing_worker_fails_the_upload_and_leaves_nothing(
     settings: Settings,
     providers: None,
+    faults_importable: None,
     tmp_path: Path,
     counted_workers: list[CheckWorker],
+    caplog: pytest.LogCaptureFixture,
     checker: Any,
-    said: str,
+    logged: str,
 ) -> None:
     path = tmp_path / "名单.csv"
     path.write_bytes(csv_bytes([row(n) for n in range(20)]))
-    with pytest.raises(WorkerFailed) as failed:
-        await _upload(settings, path, "PA", "all", IN_WORKER, kind=_failing_kind(checker))
-    assert said in str(failed.value)
+    with pytest.raises(pipeline.ImportFailed) as failed:
+        await _upload(settings, path, "PA", "all", IN_WORKER, kind=_kind_checked_by(checker))
+    assert failed.value.detail == pipeline.WORKER_FAILED_MESSAGE  # 503: try again, or split it
+    assert logged in caplog.text
     assert [w.returncode is not None for w in counted_workers] == [True]
     assert await Trainee.count() == 0
     assert await Enrolment.count() == 0
-    assert await ImportBatch.count() == 0
+    batches = await ImportBatch.select(
+        ImportBatch.status, ImportBatch.rows, ImportBatch.errors
+    ).output(load_json=True)
+    assert batches == [
+        {
+            "status": "rejected",
+            "rows": 0,
+            "errors": [{"row": None, "column": None, "message": pipeline.WORKER_FAILED_MESSAGE}],
+        }
+    ]
+
+
+async def test_the_worker_sees_none_of_the_server_settings(
+    settings: Settings,
+    providers: None,
+    faults_importable: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SKILLS_REGISTRY_SECRET_KEY", settings.secret_key)
+    monkeypatch.setenv("SKILLS_REGISTRY_DATABASE_URL", settings.database_url)
+    path = tmp_path / "名单.csv"
+    path.write_bytes(csv_bytes([row(n) for n in range(3)]))
+    answer = await _upload(
+        settings, path, "PA", "all", IN_WORKER, kind=_kind_checked_by(EnvironmentChecker())
+    )
+    assert {e.message for e in answer.errors} == {"environment: "}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from click.testing import CliRunner
 from skills_registry.cli import main
 from skills_registry.context import Context
 from skills_registry.crypto import Secrets
-from skills_registry.imports import pipeline
+from skills_registry.imports import bulk, pipeline
 from skills_registry.imports.spec import ImportContext, Outcome, parse_date
 from skills_registry.imports.tables import ImportBatch
 from skills_registry.principal import CLI_PRINCIPAL
@@ -130,3 +131,10 @@ def test_bad_dates() -> None:
     for text in ("2024-02-30", "May 1", "12345"):
         with pytest.raises(ValueError, match="2024年5月1日"):
             parse_date(text)
+
+
+def test_bulk_arguments_refuse_rows_of_different_widths() -> None:
+    with pytest.raises(ValueError, match="same number of values"):
+        bulk._for_sqlite([(1, 2, 3), (4, 5), (6, 7, 8, 9)])
+    day = date(2024, 5, 1)
+    assert bulk._for_sqlite([(None, day), (day, None)]) == [None, "2024-05-01", "2024-05-01", None]

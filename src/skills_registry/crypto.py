@@ -28,45 +28,23 @@ def _derive(secret: str, purpose: str) -> bytes:
     ).derive(secret.encode())
 
 
-class Secrets:
-    def __init__(self, secret_key: str) -> None:
-        self._secret_key = secret_key
+class IdNumberKeys:
+    """The two keys an ID number needs: the keyed index and AES-GCM encryption.
 
-    def __reduce__(self) -> tuple[type[Secrets], tuple[str]]:
-        # Pickled only into an upload's row-checking worker, over a pipe to our own child
-        # (imports.worker); the derived keys and ciphers are rebuilt there.
-        return (Secrets, (self._secret_key,))
+    All an upload's row-checking worker (imports.worker) is given: picklable as the two
+    derived keys, never the master secret the API-key and session hashes come from.
+    """
 
-    @cached_property
-    def _encryption_key(self) -> bytes:
-        return _derive(self._secret_key, "id-number-encryption-v1")
+    def __init__(self, index_key: bytes, encryption_key: bytes) -> None:
+        self._index_key = index_key
+        self._encryption_key = encryption_key
+
+    def __reduce__(self) -> tuple[type[IdNumberKeys], tuple[bytes, bytes]]:
+        return (IdNumberKeys, (self._index_key, self._encryption_key))
 
     @cached_property
     def _id_cipher(self) -> AESGCM:
         return AESGCM(self._encryption_key)
-
-    @cached_property
-    def _index_key(self) -> bytes:
-        return _derive(self._secret_key, "id-number-index-v1")
-
-    @cached_property
-    def _api_key_key(self) -> bytes:
-        return _derive(self._secret_key, "api-key-hash-v1")
-
-    @cached_property
-    def _session_key(self) -> bytes:
-        return _derive(self._secret_key, "session-v1")
-
-    def encrypt_id_number(self, number: str, associated: str) -> str:
-        """AES-GCM; `associated` binds the ciphertext to its row's index so rows cannot be swapped."""
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = self._id_cipher.encrypt(nonce, number.encode(), associated.encode())
-        return base64.urlsafe_b64encode(nonce + sealed).decode()
-
-    def decrypt_id_number(self, token: str, associated: str) -> str:
-        raw = base64.urlsafe_b64decode(token.encode())
-        nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
-        return AESGCM(self._encryption_key).decrypt(nonce, sealed, associated.encode()).decode()
 
     @cached_property
     def _index_hmac(self) -> hmac.HMAC:
@@ -77,6 +55,49 @@ class Secrets:
         mac = self._index_hmac.copy()
         mac.update(material.encode())
         return mac.hexdigest()
+
+    def encrypt_id_number(self, number: str, associated: str) -> str:
+        """AES-GCM; `associated` binds the ciphertext to its row's index so rows cannot be swapped."""
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = self._id_cipher.encrypt(nonce, number.encode(), associated.encode())
+        return base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def decrypt_id_number(self, token: str, associated: str) -> str:
+        raw = base64.urlsafe_b64decode(token.encode())
+        nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
+        return self._id_cipher.decrypt(nonce, sealed, associated.encode()).decode()
+
+
+class Secrets:
+    def __init__(self, secret_key: str) -> None:
+        self._secret_key = secret_key
+
+    def __reduce__(self) -> tuple[type[Secrets], tuple[str]]:
+        raise TypeError("Secrets hold the master key and are never pickled (see IdNumberKeys)")
+
+    @cached_property
+    def id_number_keys(self) -> IdNumberKeys:
+        return IdNumberKeys(
+            _derive(self._secret_key, "id-number-index-v1"),
+            _derive(self._secret_key, "id-number-encryption-v1"),
+        )
+
+    @cached_property
+    def _api_key_key(self) -> bytes:
+        return _derive(self._secret_key, "api-key-hash-v1")
+
+    @cached_property
+    def _session_key(self) -> bytes:
+        return _derive(self._secret_key, "session-v1")
+
+    def encrypt_id_number(self, number: str, associated: str) -> str:
+        return self.id_number_keys.encrypt_id_number(number, associated)
+
+    def decrypt_id_number(self, token: str, associated: str) -> str:
+        return self.id_number_keys.decrypt_id_number(token, associated)
+
+    def id_number_index(self, material: str) -> str:
+        return self.id_number_keys.id_number_index(material)
 
     def api_key_hash(self, api_key: str) -> str:
         return hmac.new(self._api_key_key, api_key.encode(), hashlib.sha256).hexdigest()

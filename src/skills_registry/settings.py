@@ -14,6 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEVELOPMENT_SECRET_KEY = "development-secret-key-do-not-use-in-production"
 
 
+IMPORT_WORKER_MIN_ROWS = 5000
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SKILLS_REGISTRY_", extra="ignore")
 
@@ -24,9 +27,9 @@ class Settings(BaseSettings):
     keys_dir: Path = Path("var/keys")
     max_upload_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     max_upload_rows: int = Field(default=200_000, gt=0)
-    # Uploads of at least this many rows check them in a worker process (one per upload,
-    # ~30 MB) while the server stores; smaller ones are checked in the server process.
-    import_worker_min_rows: int = Field(default=5000, ge=1)
+    # Uploads of at least this many rows are read and checked in a worker process (one per
+    # upload, ~80 MB at 100,000 rows) while the server stores them; smaller ones in the server.
+    import_worker_min_rows: int = Field(default=IMPORT_WORKER_MIN_ROWS, ge=1)
     timezone: str = "Asia/Shanghai"
     # The PostgreSQL pool is started in the app's lifespan; tests turn it off because
     # Litestar's test client runs the app in another event loop.

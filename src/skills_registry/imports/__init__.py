@@ -39,11 +39,11 @@ How a domain plugs in (see `trainees/enrolments.py` for a complete one)::
         # ictx.provider (the provider row: id, code, kind, ...), ictx.batch_id, ictx.mode.
 
     # Optional, for sheets that come in 100,000 rows: the checks in a worker process.
-    # ImportKind(..., check_in_worker=True) and on the handler
-    #     def worker_checker(self) -> RowChecker: a picklable object with check/key/warnings,
-    #         answering as the handler would, with picklable values (see imports.worker).
-    # Files of IMPORT_WORKER_MIN_ROWS rows or more are then read and stored here while the
-    # worker checks them; duplicates inside the file are found there too.
+        def worker_checker(self) -> RowChecker:           # see spec.RowChecker, imports.worker
+            # A picklable object with check/key/warnings answering as the handler would,
+            # with picklable values (plain tuples, strings, dates).
+    # Files of IMPORT_WORKER_MIN_ROWS rows or more are then read and checked there (blank
+    # rows, numbering, duplicates, the row limit included) while this process stores them.
 
     CERTIFICATE_IMPORT = ImportKind(
         name="certificates",                  # POST /api/v1/imports/certificates, ImportBatch.kind

@@ -119,8 +119,10 @@ def _for_sqlite(rows: Sequence[Sequence[Any]]) -> list[Any]:
     adapters would: sqlite3 calls adapters while holding the GIL, which would keep the next
     chunk's checking from running while SQLite writes this one. Flattened first, then
     converted column by column through strided slices, each distinct value once."""
-    flat = list(chain.from_iterable(rows))
     width = len(rows[0])
+    if any(len(row) != width for row in rows):  # the strided columns would silently shift
+        raise ValueError("every row of one INSERT needs the same number of values")
+    flat = list(chain.from_iterable(rows))
     for j in range(width):
         sample = rows[0][j]
         if sample is None:

@@ -5,22 +5,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import sys
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, Any, cast
 from uuid import UUID, uuid4
 
 from ..audit import services as audit
 from ..context import Context
 from ..database import bulk_write_transaction, is_sqlite, retry_on_conflict, write_transaction
-from ..errors import DomainError, FieldError, PermissionDeniedError, RuleViolation
+from ..errors import (
+    DomainError,
+    FieldError,
+    PermissionDeniedError,
+    RuleViolation,
+    ServiceUnavailableError,
+)
 from ..metrics import count_import
 from ..principal import Role
 from ..providers.tables import Provider
+from ..settings import IMPORT_WORKER_MIN_ROWS, Settings
 from .bulk import execute
 from .reader import (
     Cell,
@@ -46,10 +54,9 @@ from .spec import (
     row_maker,
 )
 from .tables import ImportBatch
-from .worker import CheckWorker, TooManyRows
+from .worker import CheckWorker, TooManyRows, WorkerFailed
 
-if TYPE_CHECKING:
-    from ..settings import Settings
+logger = logging.getLogger(__name__)
 
 MAX_LISTED_ERRORS = 1000
 CHUNK_ROWS = 2000
@@ -67,13 +74,24 @@ class UploadTooLarge(DomainError):
     """Beyond MAX_UPLOAD_BYTES or MAX_UPLOAD_ROWS (answered 413, naming the limit)."""
 
 
+class ImportFailed(ServiceUnavailableError):
+    """The server could not check the file (its row-checking worker failed): 503."""
+
+
+WORKER_FAILED_MESSAGE = (
+    "服务器检查该文件时出错，未保存任何数据。请稍后重新上传；如仍失败，请把文件分成几个较小的文件"
+    " / the server failed while checking the file and stored nothing: upload it again later,"
+    " or split it into smaller files"
+)
+
+
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int
     max_rows: int
     # Files expected to hold at least this many rows are checked in a worker process
     # (kinds with `check_in_worker`): below it, starting one costs more than it saves.
-    worker_min_rows: int = 5000
+    worker_min_rows: int = IMPORT_WORKER_MIN_ROWS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:
@@ -270,7 +288,9 @@ class _Run:
     mode: Mode
     result: ImportResult
     row_errors: dict[int, list[RowError]] = field(default_factory=dict)
-    seen: dict[Any, int] = field(default_factory=dict)
+    seen: dict[Any, int] = field(
+        default_factory=dict
+    )  # natural key → row (the worker keeps its own)
 
     def reject(self, number: int, errors: Sequence[FieldError]) -> None:
         if number not in self.row_errors:
@@ -326,6 +346,9 @@ async def run_import(
     except UploadTooLarge:
         count_import(kind.name, "too_large", stored=0, unchanged=0, rejected=0)
         raise
+    except ImportFailed:
+        count_import(kind.name, "failed", stored=0, unchanged=0, rejected=0)
+        raise
     # Counted once the batch is committed (or rolled back), whichever way it went.
     count_import(
         kind.name,
@@ -375,7 +398,7 @@ async def _run_import(
     run = _Run(kind, header, mode, result)
     result.warnings = list(header.warnings)
     attempts = 0
-    use_worker = kind.check_in_worker and (total_hint or 0) >= limits.worker_min_rows
+    large = (total_hint or 0) >= limits.worker_min_rows
 
     async def store_in_one_transaction() -> None:
         nonlocal run, rows, attempts
@@ -384,23 +407,15 @@ async def _run_import(
             rows = rows_after(upload, file_format, header.row)
             result.restart(header.warnings)
             run = _Run(kind, header, mode, result)
-        worker = await CheckWorker.start() if use_worker else None
-        finished = False
-        try:
-            await store_attempt(worker)
-            finished = True
-        finally:
-            if worker is not None:
-                await worker.close(finished=finished)
-
-    async def store_attempt(worker: CheckWorker | None) -> None:
         # One upload at a time (across app servers too): uploads over the same people
         # would otherwise race on the same unique keys.
         async with bulk_write_transaction(BULK_WRITER):
             await _tune_connection()
             handler = await kind.open(ImportContext(ctx, provider, batch_id, mode))
-            source = _Upload(upload, file_format, rows)
-            await _check_and_store(run, handler, source, limits, progress, total_hint, worker)
+            # Started once this upload has its turn: uploads queued behind it hold no worker.
+            async with _check_worker(handler, large) as worker:
+                source = _Upload(upload, file_format, rows)
+                await _check_and_store(run, handler, source, limits, progress, total_hint, worker)
             result.warnings.extend(w for w in handler.warnings() if w not in result.warnings)
             result.errors = _sorted_errors(run)
             if result.rejected and (mode == "all" or not (result.stored or result.unchanged)):
@@ -435,22 +450,44 @@ async def _run_import(
         async with write_transaction():
             await record.save()
     except UploadTooLarge as exc:
-        result.status = "rejected"
-        result.stored = result.unchanged = 0
-        result.details = []
-        result.errors = [RowError(None, None, exc.detail)]
-        await record.save()
+        await _reject_whole_file(record, exc.detail)
         raise
     except FileError as exc:  # e.g. a CSV that breaks half-way: nothing was kept
-        result.status = "rejected"
-        result.stored = result.unchanged = 0
-        result.details = []
-        result.errors = [RowError(None, None, exc.message)]
-        await record.save()
+        await _reject_whole_file(record, exc.message)
+    except WorkerFailed as exc:
+        # The worker's traceback may quote a row: logged with long numbers masked.
+        logger.error("upload %s: %s", batch_id, mask_numbers(str(exc)))
+        await _reject_whole_file(record, WORKER_FAILED_MESSAGE)
+        raise ImportFailed(WORKER_FAILED_MESSAGE) from None
     if len(result.errors) > MAX_LISTED_ERRORS:
         result.errors = result.errors[:MAX_LISTED_ERRORS]
         result.errors_truncated = True
     return result
+
+
+async def _reject_whole_file(record: _BatchRecord, message: str) -> None:
+    """Nothing was kept: the batch records the one reason, no partial counts."""
+    result = record.result
+    result.status = "rejected"
+    result.rows = result.stored = result.unchanged = result.rejected = 0
+    result.details = []
+    result.errors = [RowError(None, None, message)]
+    await record.save()
+
+
+@contextlib.asynccontextmanager
+async def _check_worker(handler: RowHandler[Any], large: bool) -> AsyncIterator[CheckWorker | None]:
+    """A worker process for a large file, when its rows can be checked there."""
+    if not (large and hasattr(handler, "worker_checker")):
+        yield None
+        return
+    worker = await CheckWorker.start()
+    succeeded = False
+    try:
+        yield worker
+        succeeded = True
+    finally:
+        await worker.close(succeeded=succeeded)
 
 
 async def _tune_connection() -> None:

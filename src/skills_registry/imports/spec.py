@@ -171,7 +171,7 @@ class ImportContext:
 
 class RowChecker(Protocol, Generic[T]):
     """The database-free half of a RowHandler, when it can check rows in a worker process
-    (`ImportKind.check_in_worker`): it is pickled into the worker, and so are its values
+    (a WorkerRowHandler's): it is pickled into the worker, and so are its values
     and errors on the way back, so keep them plain (tuples, strings, dates). `check`,
     `key` and `warnings` mean what they mean on RowHandler."""
 
@@ -207,7 +207,8 @@ class RowHandler(Protocol, Generic[T]):
 
 
 class WorkerRowHandler(RowHandler[T], Protocol):
-    """A RowHandler whose checks can run in a worker process (see RowChecker)."""
+    """A RowHandler whose checks can run in a worker process (see RowChecker): large files
+    of a kind whose handler has `worker_checker` are read and checked there."""
 
     def worker_checker(self) -> RowChecker[T]:
         """A checker equal to `check` (which the pipeline then does not call)."""
@@ -224,9 +225,6 @@ class ImportKind:
     open: Callable[[ImportContext], Awaitable[RowHandler[Any]]]
     details_key: str | None = None  # answer lists [{"row": r, **Outcome.detail}] under this key
     example_rows: tuple[tuple[str, ...], ...] = ()  # for the templates (none by default)
-    # Large files are checked in a worker process beside the one storing them; `open` must
-    # then return a WorkerRowHandler.
-    check_in_worker: bool = False
 
     def column(self, key: str) -> Column:
         return next(c for c in self.columns if c.key == key)

@@ -11,8 +11,11 @@ the header (skipping blank ones, numbering them as Excel does, stopping at MAX_U
 checks them, finds duplicates, and answers chunk by chunk, in file order: (row number,
 value, errors) per row, then the row count and the checker's warnings. Messages are
 length-prefixed pickles over the worker's stdin/stdout: the worker is our own child and
-trusts only its parent. It exits when its stdin closes (the parent ended the upload, or
-died), so a killed server leaves no worker behind.
+trusts only its parent. It is given the two ID-number keys it needs (crypto.IdNumberKeys),
+never SECRET_KEY, and a bare environment. It ends when the parent closes its stdin (the
+upload is over), when its stdin or stdout breaks (the parent died), or when the parent
+kills it (the upload failed); it ignores SIGINT and SIGTERM, which are the server's to
+act on, in its own session.
 
 This module is imported by the worker: keep its imports (and the checkers') light.
 """
@@ -23,6 +26,7 @@ import asyncio
 import contextlib
 import os
 import pickle
+import signal
 import struct
 import sys
 import tempfile
@@ -43,6 +47,12 @@ _STREAM_LIMIT = 2 << 20
 _FILE_BLOCK = 1 << 20
 _SPOOL_BYTES = 16 << 20  # the worker keeps a file up to this size in memory, larger on disk
 _EXIT_WAIT_S = 10.0
+# Longest wait for one answer (2,000 rows take well under a second) before the worker is
+# taken for stuck: killed, and the upload fails instead of holding the write lock.
+ANSWER_TIMEOUT_S = 120.0
+_END_OF_FILE = "end of file"
+# What the worker may see of the server's environment (not its secrets or database URL).
+_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "PYTHONPATH")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
@@ -69,20 +79,22 @@ class CheckWorker:
     @classmethod
     async def start(cls) -> CheckWorker:
         """Starts the process; it imports while the caller opens its transaction."""
-        env = dict(os.environ)
+        env = {name: os.environ[name] for name in _ENVIRONMENT if name in os.environ}
         # The worker must import this very copy of the package (tests and tools may put it
-        # on sys.path by hand).
+        # on sys.path by hand); -P keeps the server's working directory off its sys.path.
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p
         )
         process = await asyncio.create_subprocess_exec(
             sys.executable,
+            "-P",
             "-m",
             __name__,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=env,
             limit=_STREAM_LIMIT,
+            start_new_session=True,
         )
         return cls(process)
 
@@ -120,10 +132,10 @@ class CheckWorker:
             else:
                 raise WorkerFailed(f"the row-checking worker failed:\n{message[1]}")
 
-    async def close(self, *, finished: bool) -> None:
+    async def close(self, *, succeeded: bool) -> None:
         """Ends the worker: by closing its input after a complete run, else by force."""
         process = self._process
-        if not finished:
+        if not succeeded:
             self.kill()
         if process.stdin is not None:
             with contextlib.suppress(OSError):
@@ -161,7 +173,7 @@ class CheckWorker:
                 self._send(block)
                 if stdin is not None:
                     await stdin.drain()  # the worker keeps the file as it comes: no pile-up here
-            self._send(None)
+            self._send(_END_OF_FILE)
         except ConnectionError as exc:
             code = await self._process.wait()
             raise WorkerFailed(f"the row-checking worker stopped (exit code {code})") from exc
@@ -171,23 +183,38 @@ class CheckWorker:
         if stdout is None:
             raise WorkerFailed("the row-checking worker has no output")
         try:
-            (length,) = _LENGTH.unpack(await stdout.readexactly(_LENGTH.size))
-            message: tuple[Any, ...] = pickle.loads(await stdout.readexactly(length))  # noqa: S301 - our own child
+            async with asyncio.timeout(ANSWER_TIMEOUT_S):
+                (length,) = _LENGTH.unpack(await stdout.readexactly(_LENGTH.size))
+                data = await stdout.readexactly(length)
         except asyncio.IncompleteReadError as exc:
             code = await self._process.wait()
             raise WorkerFailed(f"the row-checking worker stopped (exit code {code})") from exc
+        except TimeoutError:
+            self.kill()
+            await self._process.wait()
+            raise WorkerFailed(
+                f"the row-checking worker gave no answer for {ANSWER_TIMEOUT_S:.0f} s"
+            ) from None
+        message: tuple[Any, ...] = pickle.loads(data)  # noqa: S301 - our own child
         return message
 
 
 # --- the worker's side ---------------------------------------------------------------------
 
 
+class _Closed(Exception):
+    """The parent closed the pipe, or died in the middle of a message."""
+
+
 def _read(stream: IO[bytes]) -> Any:
     header = stream.read(_LENGTH.size)
     if len(header) < _LENGTH.size:
-        return None  # the parent closed the pipe: the upload is over
+        raise _Closed
     (length,) = _LENGTH.unpack(header)
-    return pickle.loads(stream.read(length))  # noqa: S301 - from the parent that started us
+    data = stream.read(length)
+    if len(data) < length:
+        raise _Closed
+    return pickle.loads(data)  # noqa: S301 - from the parent that started us
 
 
 def _write(stream: IO[bytes], message: Any) -> None:
@@ -197,23 +224,23 @@ def _write(stream: IO[bytes], message: Any) -> None:
 
 
 def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
-    setup = _read(requests)
-    if setup is None:
-        return
-    _, checker, positions, file_format, header_row, max_rows, chunk_rows = setup
-    with tempfile.SpooledTemporaryFile(_SPOOL_BYTES) as file:
-        while (block := _read(requests)) is not None:
-            file.write(block)
-        try:
-            _check_file(
-                checker, positions, file, file_format, header_row, max_rows, chunk_rows, answers
-            )
-        except TooManyRows:
-            _write(answers, ("too_many_rows",))
-        except FileError as exc:
-            _write(answers, ("file_error", exc.message))
-        except Exception:  # reported to the parent, which fails the upload
-            _write(answers, ("error", traceback.format_exc()))
+    try:
+        _, checker, positions, file_format, header_row, max_rows, chunk_rows = _read(requests)
+        with tempfile.SpooledTemporaryFile(_SPOOL_BYTES) as file:
+            while (block := _read(requests)) != _END_OF_FILE:
+                file.write(block)
+            try:
+                _check_file(
+                    checker, positions, file, file_format, header_row, max_rows, chunk_rows, answers
+                )
+            except TooManyRows:
+                _write(answers, ("too_many_rows",))
+            except FileError as exc:
+                _write(answers, ("file_error", exc.message))
+            except Exception:  # reported to the parent, which fails the upload
+                _write(answers, ("error", traceback.format_exc()))
+    except _Closed:
+        return  # nobody is waiting for an answer
 
 
 def _check_file(
@@ -250,10 +277,13 @@ def _check_file(
 
 
 def main() -> None:
+    # Stopping is the server's decision: it ends this process with the upload.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # The answers get their own descriptor; anything printed by mistake goes to stderr.
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    with contextlib.suppress(BrokenPipeError, KeyboardInterrupt):
+    with contextlib.suppress(BrokenPipeError):  # the parent died: nobody to answer
         serve(sys.stdin.buffer, answers)
 
 

@@ -23,7 +23,7 @@ from litestar.response import Stream, Template
 from ..certificates import printing
 from ..certificates import services as certificates
 from ..context import Context
-from ..errors import DomainError, RuleViolation
+from ..errors import DomainError, RuleViolation, ServiceUnavailableError
 from ..imports import services as imports
 from ..imports.pipeline import (
     Limits,
@@ -136,7 +136,11 @@ def upload_pages(settings: Settings, kinds: Sequence[ImportKind]) -> list[Any]:
             return Template(
                 "pages/uploads.html",
                 context=await page_context(user, error=exc.detail),
-                status_code=413 if isinstance(exc, UploadTooLarge) else 422,
+                status_code=413
+                if isinstance(exc, UploadTooLarge)
+                else 503
+                if isinstance(exc, ServiceUnavailableError)
+                else 422,
             )
         finally:
             await data.file.close()

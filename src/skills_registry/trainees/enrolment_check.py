@@ -8,7 +8,7 @@ from collections.abc import Hashable
 from datetime import date
 from typing import Any, NamedTuple
 
-from ..crypto import Secrets
+from ..crypto import IdNumberKeys
 from ..errors import FieldError
 from ..identity import collapse_spaces, normalise_text
 from ..imports.reader import cell_text
@@ -108,12 +108,12 @@ def _plain(value: Any) -> str:
 
 
 class EnrolmentChecker:
-    """Checks enrolment rows for one upload: the provider's scope, today, the ID keys."""
+    """Checks enrolment rows for one upload: the provider's scope, today, the ID-number keys."""
 
-    def __init__(self, scope: dict[str, int], today: date, secrets: Secrets) -> None:
+    def __init__(self, scope: dict[str, int], today: date, keys: IdNumberKeys) -> None:
         self.scope = scope
         self.today = today
-        self.secrets = secrets
+        self.keys = keys
         self._unknown_codes: dict[str, None] = {}
         self._parts: dict[tuple[Any, ...], tuple[tuple[Any, ...] | None, list[FieldError]]] = {}
 
@@ -145,13 +145,13 @@ class EnrolmentChecker:
         if errors or person is None or fields is None:
             return None, errors
         document = person.document
-        index = self.secrets.id_number_index(document.index_material)
+        index = self.keys.id_number_index(document.index_material)
         return (
             EnrolmentRow(
                 index,
                 document.id_type.value,
                 document.nationality,
-                self.secrets.encrypt_id_number(document.number, index),
+                self.keys.encrypt_id_number(document.number, index),
                 document.masked,
                 person.name,
                 person.gender,

@@ -99,7 +99,7 @@ class EnrolmentRows:
         self.ictx = ictx
         self.provider_id: int = ictx.provider["id"]
         self.now = datetime.now(UTC)
-        self.checker = EnrolmentChecker(scope, ictx.ctx.today(), ictx.ctx.secrets)
+        self.checker = EnrolmentChecker(scope, ictx.ctx.today(), ictx.ctx.secrets.id_number_keys)
 
     # -- checks without the database (enrolment_check.py) -------------------------------
 
@@ -284,5 +284,4 @@ ENROLMENT_IMPORT = ImportKind(
     title="培训报名表 / enrolment sheet",
     columns=ENROLMENT_COLUMNS,
     open=open_enrolment_rows,
-    check_in_worker=True,
 )
