@@ -89,8 +89,8 @@ WORKER_FAILED_MESSAGE = (
 class Limits:
     max_bytes: int
     max_rows: int
-    # Files expected to hold at least this many rows are checked in a worker process
-    # (kinds with `check_in_worker`): below it, starting one costs more than it saves.
+    # Files expected to hold at least this many rows are read and checked in a worker
+    # process (handlers with `worker_checker`): below it, starting one costs more than it saves.
     worker_min_rows: int = IMPORT_WORKER_MIN_ROWS
 
     @classmethod
@@ -288,9 +288,8 @@ class _Run:
     mode: Mode
     result: ImportResult
     row_errors: dict[int, list[RowError]] = field(default_factory=dict)
-    seen: dict[Any, int] = field(
-        default_factory=dict
-    )  # natural key → row (the worker keeps its own)
+    # Natural key → first row, when the checks run here (a worker keeps its own).
+    seen: dict[Any, int] = field(default_factory=dict)
 
     def reject(self, number: int, errors: Sequence[FieldError]) -> None:
         if number not in self.row_errors:
@@ -581,7 +580,7 @@ async def _check_and_store(
     try:
         if worker is not None:
             checker = cast(WorkerRowHandler[Any], handler).worker_checker()
-            chunks = worker.checked_chunks(
+            answers = worker.checked_chunks(
                 checker,
                 run.header.positions,
                 upload.file,
@@ -591,15 +590,16 @@ async def _check_and_store(
                 chunk_rows=CHUNK_ROWS,
             )
             try:
-                async for checked in chunks:
-                    result.rows = worker.rows
-                    for number, value, errors in checked:
-                        if errors or value is None:
-                            run.reject(number, errors)
-                            continue
-                        pending.append((number, value))
-                        if len(pending) >= CHUNK_ROWS:
-                            await store_pending()
+                async with contextlib.aclosing(answers):
+                    async for checked in answers:
+                        result.rows = worker.rows
+                        for number, value, errors in checked:
+                            if errors or value is None:
+                                run.reject(number, errors)
+                                continue
+                            pending.append((number, value))
+                            if len(pending) >= CHUNK_ROWS:
+                                await store_pending()
             except TooManyRows as exc:
                 raise UploadTooLarge(_too_many_rows(exc.limit)) from None
             result.rows = worker.rows

@@ -31,7 +31,7 @@ import struct
 import sys
 import tempfile
 import traceback
-from collections.abc import AsyncIterator, Hashable, Sequence
+from collections.abc import AsyncGenerator, Hashable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -108,7 +108,7 @@ class CheckWorker:
         header_row: int,
         max_rows: int,
         chunk_rows: int,
-    ) -> AsyncIterator[list[Checked]]:
+    ) -> AsyncGenerator[list[Checked], None]:
         """Hands the worker the file and yields its checks in file order; `rows` counts the
         data rows read so far. Raises TooManyRows, FileError (a file that breaks half-way)
         and WorkerFailed."""
