@@ -54,7 +54,7 @@ from .spec import (
     row_maker,
 )
 from .tables import ImportBatch
-from .worker import CheckWorker, TooManyRows, WorkerFailed
+from .worker import CheckWorker, Job, TooManyRows, WorkerFailed
 
 logger = logging.getLogger(__name__)
 
@@ -579,16 +579,15 @@ async def _check_and_store(
 
     try:
         if worker is not None:
-            checker = cast(WorkerRowHandler[Any], handler).worker_checker()
-            answers = worker.checked_chunks(
-                checker,
-                run.header.positions,
-                upload.file,
-                upload.file_format,
+            job = Job(
+                checker=cast(WorkerRowHandler[Any], handler).worker_checker(),
+                positions=run.header.positions,
+                file_format=upload.file_format,
                 header_row=run.header.row,
                 max_rows=limits.max_rows,
                 chunk_rows=CHUNK_ROWS,
             )
+            answers = worker.checked_chunks(job, upload.file)
             try:
                 async with contextlib.aclosing(answers):
                     async for checked in answers:

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import AsyncGenerator, Hashable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -68,6 +69,18 @@ class WorkerFailed(RuntimeError):
     """The worker stopped or raised; the upload's transaction is rolled back."""
 
 
+@dataclass(frozen=True)
+class Job:
+    """What the worker is told before the file's bytes: how to read the rows and check them."""
+
+    checker: RowChecker[Any]
+    positions: Sequence[tuple[int, str]]  # the header's (cell index, column key)
+    file_format: FileFormat
+    header_row: int
+    max_rows: int
+    chunk_rows: int  # rows per answer
+
+
 class CheckWorker:
     """The parent's handle on one worker process (one upload attempt)."""
 
@@ -99,22 +112,12 @@ class CheckWorker:
         return cls(process)
 
     async def checked_chunks(
-        self,
-        checker: RowChecker[Any],
-        positions: Sequence[tuple[int, str]],
-        file: IO[bytes],
-        file_format: FileFormat,
-        *,
-        header_row: int,
-        max_rows: int,
-        chunk_rows: int,
+        self, job: Job, file: IO[bytes]
     ) -> AsyncGenerator[list[Checked], None]:
-        """Hands the worker the file and yields its checks in file order; `rows` counts the
-        data rows read so far. Raises TooManyRows, FileError (a file that breaks half-way)
-        and WorkerFailed."""
-        self._send(
-            ("setup", checker, list(positions), file_format, header_row, max_rows, chunk_rows)
-        )
+        """Hands the worker the job and the file, and yields its checks in file order; `rows`
+        counts the data rows read so far. Raises TooManyRows, FileError (a file that breaks
+        half-way) and WorkerFailed."""
+        self._send(job)
         await self._send_file(file)
         while True:
             message = await self._receive()
@@ -126,7 +129,7 @@ class CheckWorker:
                 _, self.rows, self.warnings = message
                 return
             elif kind == "too_many_rows":
-                raise TooManyRows(max_rows)
+                raise TooManyRows(job.max_rows)
             elif kind == "file_error":
                 raise FileError(message[1])
             else:
@@ -225,14 +228,12 @@ def _write(stream: IO[bytes], message: Any) -> None:
 
 def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
     try:
-        _, checker, positions, file_format, header_row, max_rows, chunk_rows = _read(requests)
+        job: Job = _read(requests)
         with tempfile.SpooledTemporaryFile(_SPOOL_BYTES) as file:
             while (block := _read(requests)) != _END_OF_FILE:
                 file.write(block)
             try:
-                _check_file(
-                    checker, positions, file, file_format, header_row, max_rows, chunk_rows, answers
-                )
+                _check_file(job, file, answers)
             except TooManyRows:
                 _write(answers, ("too_many_rows",))
             except FileError as exc:
@@ -243,37 +244,29 @@ def serve(requests: IO[bytes], answers: IO[bytes]) -> None:
         return  # nobody is waiting for an answer
 
 
-def _check_file(
-    checker: RowChecker[Any],
-    positions: Sequence[tuple[int, str]],
-    file: IO[bytes],
-    file_format: FileFormat,
-    header_row: int,
-    max_rows: int,
-    chunk_rows: int,
-    answers: IO[bytes],
-) -> None:
-    make_row = row_maker(positions)
-    check, key = checker.check, checker.key
+def _check_file(job: Job, file: IO[bytes], answers: IO[bytes]) -> None:
+    make_row = row_maker(job.positions)
+    check, key = job.checker.check, job.checker.key
     seen: dict[Hashable, int] = {}  # the file's rows so far, by natural key
     count = 0
     checked: list[Checked] = []
-    for number, cells in numbered_rows(rows_after(file, file_format, header_row), header_row):
+    rows = rows_after(file, job.file_format, job.header_row)
+    for number, cells in numbered_rows(rows, job.header_row):
         count += 1
-        if count > max_rows:
-            raise TooManyRows(max_rows)
+        if count > job.max_rows:
+            raise TooManyRows(job.max_rows)
         value, errors = check(make_row(number, cells))
         if value is not None and not errors:
             first = seen.setdefault(key(value), number)
             if first != number:
                 value, errors = None, [duplicate_row(first)]
         checked.append((number, value, errors))
-        if len(checked) >= chunk_rows:
+        if len(checked) >= job.chunk_rows:
             _write(answers, ("rows", checked, count))
             checked = []
     if checked:
         _write(answers, ("rows", checked, count))
-    _write(answers, ("done", count, checker.warnings()))
+    _write(answers, ("done", count, job.checker.warnings()))
 
 
 def main() -> None:

@@ -79,9 +79,16 @@ class EnrolmentRow(NamedTuple):
         return (tuple.__new__, (EnrolmentRow, tuple(self)))
 
 
+_SEPARATORS = re.compile(r"[\s_\-]+")
+
+
+def _alias_key(value: str) -> str:
+    """`In Training`, `in_training`, `ｉｎ－ｔｒａｉｎｉｎｇ` → `intraining`."""
+    return _SEPARATORS.sub("", normalise_text(value)).casefold()
+
+
 def parse_status(value: str) -> str:
-    key = re.sub(r"[\s_\-]+", "", normalise_text(value)).casefold()
-    status = _STATUS_ALIASES.get(key)
+    status = _STATUS_ALIASES.get(_alias_key(value))
     if status is None:
         raise ValueError(
             f"培训状态“{value}”应为 在训、结业 或 退出 / status must be 在训, 结业 or 退出"
@@ -90,8 +97,7 @@ def parse_status(value: str) -> str:
 
 
 def parse_category(value: str) -> str:
-    key = re.sub(r"[\s_\-]+", "", normalise_text(value)).casefold()
-    category = _CATEGORY_ALIASES.get(key)
+    category = _CATEGORY_ALIASES.get(_alias_key(value))
     if category is None:
         raise ValueError(
             f"人员类别“{value}”应为 {'、'.join(CATEGORIES)} 之一 / unknown category: use one of {', '.join(CATEGORIES)}"
